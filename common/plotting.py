@@ -1,0 +1,58 @@
+"""Headless matplotlib figures shared by the experiments: training curves and confusion matrices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def save_figure(fig, path: str | Path) -> None:
+    """Save atomically (temporary name, then rename) and close the figure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def plot_training_curves(history: pd.DataFrame, metrics: list[str], path, title: str = "") -> None:
+    """One panel per metric: training (solid) against validation (dashed) by epoch."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    epochs = np.arange(1, len(history) + 1)
+    for ax, name in zip(axes[0], metrics):
+        ax.plot(epochs, history[name], label="train")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], "--", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    save_figure(fig, path)
+
+
+def plot_confusion_matrix(cm: np.ndarray, labels, path, title: str = "") -> None:
+    """Counts in each cell; rows are the true class, columns the predicted class."""
+    cm = np.asarray(cm)
+    size = max(3.5, 0.35 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=90 if len(labels) > 10 else 0)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if len(labels) <= 12:
+        for (i, j), v in np.ndenumerate(cm):
+            color = "white" if v > cm.max() / 2 else "black"
+            ax.text(j, i, str(v), ha="center", va="center", color=color)
+    if title:
+        ax.set_title(title)
+    save_figure(fig, path)

@@ -1,0 +1,114 @@
+"""Kaggle "Mobile Price Classification": read, validate and split the CSV files.
+
+``train.csv`` has 20 feature columns and ``price_range`` (0 = low … 3 = very high, 500 rows each);
+``test.csv`` has ``id`` and the same 20 features, unlabeled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from common.data import DataError, fetch
+
+FEATURES = [
+    "battery_power", "blue", "clock_speed", "dual_sim", "fc", "four_g", "int_memory", "m_dep",
+    "mobile_wt", "n_cores", "pc", "px_height", "px_width", "ram", "sc_h", "sc_w", "talk_time",
+    "three_g", "touch_screen", "wifi",
+]  # fmt: skip
+LABEL = "price_range"
+ID = "id"
+CLASSES = ["low", "medium", "high", "very high"]
+
+# Kaggle needs a login, so the loaders fall back to a public byte-identical copy on GitHub.
+_SOURCE = (
+    "https://raw.githubusercontent.com/huyennguyenthanh/Mobile-Price-Classification/"
+    "ccea75ce35b0ad201eb71554f5a34c600bc4a3ac/dataset/"
+)
+FILES = {
+    "train": ("train.csv", "f9e8cd3154b8684a1be0ff401b1fba7750710af6bd076a399c6ce7ceb979c624"),
+    "test": ("test.csv", "e929f5999ffeedec84abf53cc8d35faa1bbd7e8ebd61826881aa62562d37adce"),
+}
+
+
+def phone_price_path(which: str = "train", data_dir=None) -> Path:
+    """Path of the verified ``phone_price/train.csv`` or ``test.csv``, downloading it if missing."""
+    name, sha256 = FILES[which]
+    return fetch(f"phone_price/{name}", _SOURCE + name, sha256, data_dir)
+
+
+def read_phone_csv(path, labeled: bool = True) -> pd.DataFrame:
+    """Read and validate a phone-price CSV.
+
+    Labeled files need exactly the 20 features and ``price_range`` (0..3); unlabeled files need
+    ``id`` and the 20 features. Any other column, a missing column, an empty or non-numeric cell,
+    or a label outside 0..3 raises DataError naming the column and the (1-based, header = line 1)
+    line of the file.
+    """
+    path = Path(path)
+    expected = FEATURES + [LABEL] if labeled else [ID] + FEATURES
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty; expected a header line with {', '.join(expected)}")
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path} is not a valid CSV file ({str(exc).strip()})") from exc
+    frame.columns = [c.strip() for c in frame.columns]
+
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; add them to the header")
+    unexpected = [c for c in frame.columns if c not in expected]
+    if unexpected:
+        raise DataError(
+            f"{path}: unexpected column(s) {', '.join(unexpected)}; remove them "
+            f"(expected exactly {len(expected)} columns: {', '.join(expected)})"
+        )
+    if frame.empty:
+        raise DataError(f"{path} has a header but no data rows")
+
+    numeric = frame[expected].apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
+    bad = numeric.isna()
+    if bad.any().any():
+        row, col = np.argwhere(bad.to_numpy())[0]
+        column = expected[col]
+        value = frame[column].iloc[row]
+        what = "is empty" if value.strip() == "" else f"is not a number ({value!r})"
+        raise DataError(
+            f"{path}, line {row + 2}, column {column}: value {what}; every cell must be numeric"
+        )
+    if labeled:
+        labels = numeric[LABEL]
+        outside = ~labels.isin([0, 1, 2, 3])
+        if outside.any():
+            row = int(np.flatnonzero(outside.to_numpy())[0])
+            raise DataError(
+                f"{path}, line {row + 2}, column {LABEL}: {frame[LABEL].iloc[row]!r} is not a "
+                f"price range; labels must be 0, 1, 2 or 3"
+            )
+        numeric[LABEL] = labels.astype(int)
+    else:
+        numeric[ID] = numeric[ID].astype(int)
+    return numeric[expected]
+
+
+def features_and_labels(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` float32 [N, 20] in the canonical column order and ``y`` int [N] (labeled frames)."""
+    return frame[FEATURES].to_numpy(np.float32), frame[LABEL].to_numpy(np.int64)
+
+
+def split_indices(
+    y: np.ndarray, seed: int, test_size: float = 0.2, val_size: float = 0.2
+) -> dict[str, np.ndarray]:
+    """Stratified ``train`` / ``val`` / ``test`` row indices.
+
+    ``test`` is held out first (``test_size`` of all rows); ``val`` is then carved from the rest
+    (``val_size`` of the non-test rows), so nothing about the test rows chooses anything.
+    """
+    rows = np.arange(len(y))
+    dev, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
+    train, val = train_test_split(dev, test_size=val_size, stratify=y[dev], random_state=seed)
+    return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}

@@ -1,0 +1,137 @@
+"""Score a trained phone-price run, compare it with logistic regression, or predict test.csv.
+
+    python phone_price/evaluate.py results/phone_price/classification-global-seed0
+    python phone_price/evaluate.py RUN --predict ../shared/data/phone_price/test.csv
+
+Scores are on the run's own held-out test split (rows recorded in its split.json) with its own
+normalization; the logistic-regression baseline is fitted on the identical training rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+
+from common.cli import add_data_dir_flag, run_cli
+from common.data import DataError
+from common.normalization import apply_normalization, load_normalization
+from common.plotting import plot_confusion_matrix
+from common.runs import read_json, write_csv, write_json, write_text
+from phone_price.data import (
+    CLASSES,
+    FEATURES,
+    ID,
+    LABEL,
+    features_and_labels,
+    phone_price_path,
+    read_phone_csv,
+)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument("run", help="run folder written by phone_price/train.py")
+    add_data_dir_flag(p)
+    p.add_argument("--split", choices=["val", "test"], default="test", help="split to score")
+    p.add_argument("--predict", default=None,
+                   help="unlabeled CSV (id + 20 features) to predict instead of scoring")
+    p.add_argument("--output", default=None,
+                   help="predictions CSV (default: <run>/predictions.csv)")
+    return p.parse_args(argv)
+
+
+def logistic_baseline(x_train, y_train, x_eval) -> np.ndarray:
+    """Multinomial logistic regression (scikit-learn defaults, more iterations) predictions."""
+    model = LogisticRegression(max_iter=5000)
+    return model.fit(x_train, y_train).predict(x_eval)
+
+
+def scores(y_true, y_pred) -> dict:
+    return {
+        "accuracy": accuracy_score(y_true, y_pred),
+        "macro_f1": f1_score(y_true, y_pred, average="macro"),
+    }
+
+
+def load_run(run_dir: Path):
+    import keras
+
+    if not (run_dir / "model.keras").exists():
+        raise DataError(f"{run_dir} has no model.keras; train first with phone_price/train.py")
+    import phone_price.model  # noqa: F401  registers RoundedAccuracy for loading
+
+    return keras.models.load_model(run_dir / "model.keras"), load_normalization(
+        run_dir / "normalization.json"
+    )
+
+
+def predict_file(run_dir: Path, csv_path, output) -> pd.DataFrame:
+    """Write ``id,price_range`` for every row of an unlabeled CSV; return the frame."""
+    from phone_price.model import predict_classes
+
+    model, stats = load_run(run_dir)
+    frame = read_phone_csv(csv_path, labeled=False)
+    x = apply_normalization(frame[FEATURES].to_numpy(np.float32), stats)
+    predictions = pd.DataFrame({ID: frame[ID], LABEL: predict_classes(model, x)})
+    write_csv(output, predictions)
+    return predictions
+
+
+def evaluate(run_dir: Path, split: str, data_dir=None) -> dict:
+    """Model and logistic regression on the run's split; writes evaluation.{json,md} and a PNG."""
+    from phone_price.model import predict_classes
+
+    model, stats = load_run(run_dir)
+    rows = {k: np.asarray(v) for k, v in read_json(run_dir / "split.json").items()}
+    x, y = features_and_labels(read_phone_csv(phone_price_path("train", data_dir)))
+    x_train, x_eval = apply_normalization(x[rows["train"]], stats), apply_normalization(
+        x[rows[split]], stats
+    )
+    y_eval = y[rows[split]]
+    predicted = predict_classes(model, x_eval)
+    baseline = logistic_baseline(x_train, y[rows["train"]], x_eval)
+
+    result = {f"{split}_{k}": v for k, v in scores(y_eval, predicted).items()}
+    result.update({f"{split}_logreg_{k}": v for k, v in scores(y_eval, baseline).items()})
+    write_json(run_dir / f"evaluation_{split}.json", result)
+
+    cm = confusion_matrix(y_eval, predicted, labels=range(len(CLASSES)))
+    plot_confusion_matrix(cm, CLASSES, run_dir / f"confusion_{split}.png",
+                          title=f"{split} split, {len(y_eval)} phones")
+    report = classification_report(y_eval, predicted, target_names=CLASSES, digits=3)
+    table = pd.DataFrame(
+        {"model": [run_dir.name, "logistic regression"],
+         "accuracy": [result[f"{split}_accuracy"], result[f"{split}_logreg_accuracy"]],
+         "macro F1": [result[f"{split}_macro_f1"], result[f"{split}_logreg_macro_f1"]]}
+    )  # fmt: skip
+    text = (
+        f"# {run_dir.name}: {split} split ({len(y_eval)} rows)\n\n"
+        f"Same rows and normalization ({stats['mode']}) for both models.\n\n"
+        f"{table.to_markdown(index=False, floatfmt='.4f')}\n\n"
+        f"Per-class report of the network:\n\n```\n{report}```\n"
+    )
+    write_text(run_dir / f"evaluation_{split}.md", text)
+    print(text)
+    return result
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    run_dir = Path(args.run)
+    if args.predict:
+        output = args.output or run_dir / "predictions.csv"
+        predictions = predict_file(run_dir, args.predict, output)
+        print(f"wrote {len(predictions)} predictions to {output}")
+    else:
+        evaluate(run_dir, args.split, args.data_dir)
+
+
+if __name__ == "__main__":
+    run_cli(main)

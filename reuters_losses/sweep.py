@@ -1,0 +1,181 @@
+"""Sweep output activation / loss pairs on Reuters and compare them.
+
+    python reuters_losses/sweep.py --epochs 100                       # homework: SGD, one seed
+    python reuters_losses/sweep.py --epochs 20 --seeds 0 1 2 --optimizer adam
+
+Writes one run folder per pair and seed under --out (default
+results/reuters_losses/<optimizer>-<epochs>ep/), then summary.csv, summary.md and the figures
+val_accuracy.png, loss.png and grad_norm.png beside them. A rerun skips complete run folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from common.cli import positive_int, run_cli
+from common.plotting import save_figure
+from common.runs import write_csv, write_text
+from common.sweep import aggregate, collect, mean_std, run_configs
+from reuters_losses import train
+from reuters_losses.data import load_reuters
+from reuters_losses.model import ACTIVATIONS, LOSSES, PAIRS
+
+METRICS = ["train_accuracy", "val_accuracy", "best_val_accuracy", "train_loss", "val_loss"]
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    activation, _, loss = text.partition(":")
+    if activation not in ACTIVATIONS or loss not in LOSSES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not ACTIVATION:LOSS with ACTIVATION in {', '.join(ACTIVATIONS)} "
+            f"and LOSS in {', '.join(LOSSES)} (e.g. softmax:categorical_crossentropy)"
+        )
+    return activation, loss
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    train.add_training_flags(p)
+    p.add_argument("--pairs", type=parse_pair, nargs="+", default=PAIRS,
+                   help="ACTIVATION:LOSS pairs to run (default: all five)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (several: mean ± std)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="configurations run in parallel")
+    p.add_argument("--out", default=None,
+                   help="sweep folder (default: results/reuters_losses/<optimizer>-<epochs>ep)")
+    args = p.parse_args(argv)
+    if args.out is None:
+        args.out = str(train.RESULTS / f"{args.optimizer}-{args.epochs}ep")
+    return args
+
+
+def configs(args) -> list[dict]:
+    shared = {k: v for k, v in vars(args).items() if k not in ("pairs", "seeds", "jobs", "out")}
+    grid = []
+    for activation, loss in args.pairs:
+        for seed in args.seeds:
+            config = {**shared, "activation": activation, "loss": loss, "seed": seed, "quiet": True}
+            config["out"] = str(train.run_folder(Path(args.out), config))
+            grid.append(config)
+    return grid
+
+
+def majority_baseline(labels_train: np.ndarray, labels_test: np.ndarray) -> tuple[int, float]:
+    """The commonest training topic, and the test accuracy of always answering it."""
+    topic = int(np.bincount(labels_train).argmax())
+    return topic, float(np.mean(labels_test == topic))
+
+
+def pair_name(row) -> str:
+    return f"{row['activation']} + {row['loss']}"
+
+
+def mean_histories(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per pair: the epoch-wise mean of history.csv over its seeds."""
+    curves = {}
+    for name, group in runs.groupby(runs.apply(pair_name, axis=1), sort=False):
+        frames = [pd.read_csv(Path(d) / "history.csv") for d in group["run_dir"]]
+        curves[name] = pd.concat(frames).groupby("epoch").mean()
+    return curves
+
+
+def plot_accuracy(curves: dict, majority: float, path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, (name, h) in enumerate(curves.items()):
+        color = f"C{i}"
+        ax.plot(h.index + 1, h["val_accuracy"], color=color, label=name)
+        ax.plot(h.index + 1, h["accuracy"], "--", color=color, alpha=0.6)
+    ax.axhline(majority, color="black", lw=0.8, ls=":", label="majority class")
+    ax.set(xlabel="epoch", ylabel="categorical accuracy",
+           title="validation accuracy (solid), training accuracy (dashed)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+
+
+def plot_losses(curves: dict, path) -> None:
+    fig, axes = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
+    for ax, (name, h) in zip(axes[0], curves.items()):
+        ax.plot(h.index + 1, h["loss"], label="train")
+        ax.plot(h.index + 1, h["val_loss"], "--", label="validation")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("loss (own scale per pair)")
+    axes[0][0].legend(fontsize=8)
+    save_figure(fig, path)
+
+
+def plot_gradient_norms(curves: dict, path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, h in curves.items():
+        ax.plot(h.index + 1, h["grad_norm"], label=name)
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="‖∂loss/∂W_out‖₂ (log scale)",
+           title="gradient norm at the output kernel, fixed batch of 512 training wires")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+
+
+def summarize(runs: pd.DataFrame, majority: tuple[int, float], out: Path, command: str) -> pd.DataFrame:
+    table = aggregate(runs, ["activation", "loss", "optimizer", "epochs"], METRICS)
+    table = table.sort_values("val_accuracy", ascending=False, ignore_index=True)
+    if table["seeds"].max() == 1:
+        table = table.drop(columns=[f"{m}_std" for m in METRICS])
+    write_csv(out / "summary.csv", table)
+
+    shown = pd.DataFrame({"rank": range(1, len(table) + 1), "activation": table["activation"],
+                          "loss": table["loss"], "seeds": table["seeds"]})  # fmt: skip
+    for name in METRICS:
+        shown[name] = mean_std(table, name, digits=4 if "loss" in name else 3)
+    topic, accuracy = majority
+    baseline = {"rank": "", "activation": "majority class", "loss": f"(always topic {topic})",
+                "seeds": "", "val_accuracy": f"{accuracy:.3f}"}  # fmt: skip
+    shown = pd.concat([shown, pd.DataFrame([baseline])], ignore_index=True).fillna("")
+    first = table.iloc[0]
+    text = (
+        f"# Reuters: output activation / loss, {first['optimizer']}, {int(first['epochs'])} epochs\n\n"
+        f"Produced by `{command}`. Accuracy is categorical accuracy (argmax) for every pair; "
+        "`val` is Keras' test split (2,246 wires), `train` the 8,982 training wires; final "
+        "epoch unless marked best. Losses are on each pair's own scale and are not comparable "
+        "across pairs. Mean ± std over seeds where there are several.\n\n"
+        f"{shown.to_markdown(index=False)}\n\n"
+        "![validation accuracy](val_accuracy.png)\n\n![loss](loss.png)\n\n"
+        "![gradient norm](grad_norm.png)\n"
+    )
+    write_text(out / "summary.md", text)
+    print(text)
+    return table
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    grid = configs(args)
+    data = load_reuters(args.data_dir, args.num_words)
+    # one process: share the loaded data; several: each worker loads its own copy
+    run_fn = functools.partial(train.run, data=data) if args.jobs == 1 else train.run
+    run_configs(run_fn, grid, jobs=args.jobs)
+
+    runs = collect(c["out"] for c in grid)
+    out = Path(args.out)
+    curves = mean_histories(runs)
+    majority = majority_baseline(data["labels_train"], data["labels_test"])
+    plot_accuracy(curves, majority[1], out / "val_accuracy.png")
+    plot_losses(curves, out / "loss.png")
+    plot_gradient_norms(curves, out / "grad_norm.png")
+    command = f"python reuters_losses/sweep.py --epochs {args.epochs} --optimizer {args.optimizer}"
+    if args.seeds != [0]:
+        command += " --seeds " + " ".join(map(str, args.seeds))
+    summarize(runs, majority, out, command)
+
+
+if __name__ == "__main__":
+    run_cli(main)
