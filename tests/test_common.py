@@ -1,0 +1,103 @@
+import hashlib
+import http.server
+import threading
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common.data import DataError, data_root, fetch
+from common.normalization import apply_normalization, fit_normalization
+from common.runs import finish_run, is_complete, write_json
+from common.sweep import aggregate, mean_std
+
+
+@pytest.fixture
+def http_root(tmp_path):
+    """A loopback HTTP server over tmp_path/served, stopped after the test."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_data_root_order(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXPERIMENTS_DATA_DIR", str(tmp_path / "env"))
+    assert data_root(tmp_path / "flag") == tmp_path / "flag"
+    assert data_root(None) == tmp_path / "env"
+    monkeypatch.delenv("EXPERIMENTS_DATA_DIR")
+    assert data_root(None).name == "data"
+
+
+def test_fetch_downloads_and_verifies(http_root, tmp_path):
+    served, url = http_root
+    payload = b"a,b\n1,2\n"
+    (served / "file.csv").write_bytes(payload)
+    good = hashlib.sha256(payload).hexdigest()
+    path = fetch("set/file.csv", url + "file.csv", good, tmp_path / "root")
+    assert path == tmp_path / "root" / "set" / "file.csv"
+    assert path.read_bytes() == payload
+
+
+def test_fetch_refuses_a_download_with_the_wrong_hash(http_root, tmp_path):
+    served, url = http_root
+    (served / "file.csv").write_bytes(b"tampered")
+    with pytest.raises(DataError, match="could not be downloaded"):
+        fetch("set/file.csv", url + "file.csv", "0" * 64, tmp_path / "root")
+    assert not (tmp_path / "root" / "set" / "file.csv").exists()
+
+
+def test_fetch_refuses_a_local_file_with_the_wrong_hash(tmp_path):
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "file.csv").write_bytes(b"corrupt")
+    with pytest.raises(DataError, match="sha256"):
+        fetch("set/file.csv", None, "0" * 64, tmp_path)
+
+
+def test_fetch_without_network_names_what_where_and_source(tmp_path):
+    url = "http://127.0.0.1:9/missing.csv"  # discard port: connection refused
+    with pytest.raises(DataError) as err:
+        fetch("set/missing.csv", url, "0" * 64, tmp_path)
+    message = str(err.value)
+    assert "\n" not in message
+    assert "set/missing.csv" in message and str(tmp_path) in message and url in message
+
+
+def test_normalization_modes():
+    x = np.array([[1.0, 100.0], [3.0, 300.0]])
+    glob = fit_normalization(x, "global")
+    assert glob["mean"] == [101.0] and np.isclose(glob["std"][0], x.std())
+    per = apply_normalization(x, fit_normalization(x, "per-feature"))
+    np.testing.assert_allclose(per, [[-1, -1], [1, 1]])
+    np.testing.assert_array_equal(apply_normalization(x, fit_normalization(x, "none")), x)
+    constant = fit_normalization(np.ones((3, 2)), "per-feature")
+    assert np.isfinite(apply_normalization(np.ones((3, 2)), constant)).all()
+    with pytest.raises(ValueError, match="per-feature"):
+        fit_normalization(x, "minmax")
+
+
+def test_write_json_is_atomic_and_metrics_mark_completion(tmp_path):
+    write_json(tmp_path / "a.json", {"x": np.float32(1.5)})
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+    assert not is_complete(tmp_path)
+    with pytest.raises(TypeError):
+        finish_run(tmp_path, {"val_accuracy": "high"})
+    assert not is_complete(tmp_path)
+    finish_run(tmp_path, {"val_accuracy": 0.5})
+    assert is_complete(tmp_path)
+
+
+def test_aggregate_mean_and_sample_std():
+    frame = pd.DataFrame({"pair": ["a", "a", "b"], "acc": [0.5, 0.7, 0.9]})
+    table = aggregate(frame, ["pair"], ["acc"])
+    assert table["seeds"].tolist() == [2, 1]
+    np.testing.assert_allclose(table["acc"], [0.6, 0.9])
+    np.testing.assert_allclose(table["acc_std"], [np.std([0.5, 0.7], ddof=1), 0.0])
+    assert mean_std(table, "acc") == ["0.600 ± 0.141", "0.900"]

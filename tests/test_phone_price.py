@@ -1,0 +1,145 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common.data import DataError
+from common.normalization import fit_normalization
+from phone_price import train
+from phone_price.data import FEATURES, LABEL, features_and_labels, read_phone_csv, split_indices
+from phone_price.evaluate import predict_file
+
+
+def write_csv(path, frame):
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def good_frame():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.integers(0, 5, size=(8, 20)), columns=FEATURES)
+    frame[LABEL] = [0, 1, 2, 3] * 2
+    return frame
+
+
+def test_reads_a_valid_file(tmp_path, good_frame):
+    frame = read_phone_csv(write_csv(tmp_path / "ok.csv", good_frame))
+    assert list(frame.columns) == FEATURES + [LABEL]
+    assert frame[LABEL].tolist() == [0, 1, 2, 3] * 2
+
+
+def test_missing_column_is_named(tmp_path, good_frame):
+    path = write_csv(tmp_path / "bad.csv", good_frame.drop(columns=["ram"]))
+    with pytest.raises(DataError, match="missing column.*ram"):
+        read_phone_csv(path)
+
+
+def test_unexpected_column_is_named(tmp_path, good_frame):
+    path = write_csv(tmp_path / "bad.csv", good_frame.assign(colour=1))
+    with pytest.raises(DataError, match="unexpected column.*colour"):
+        read_phone_csv(path)
+
+
+def test_non_numeric_value_names_line_and_column(tmp_path, good_frame):
+    frame = good_frame.astype(object)
+    frame.loc[2, "battery_power"] = "big"
+    with pytest.raises(DataError, match=r"line 4, column battery_power.*not a number \('big'\)"):
+        read_phone_csv(write_csv(tmp_path / "bad.csv", frame))
+
+
+def test_empty_value_names_line_and_column(tmp_path, good_frame):
+    frame = good_frame.astype(object)
+    frame.loc[0, "wifi"] = ""
+    with pytest.raises(DataError, match="line 2, column wifi: value is empty"):
+        read_phone_csv(write_csv(tmp_path / "bad.csv", frame))
+
+
+def test_label_outside_range(tmp_path, good_frame):
+    frame = good_frame.copy()
+    frame.loc[5, LABEL] = 4
+    with pytest.raises(DataError, match="line 7, column price_range.*0, 1, 2 or 3"):
+        read_phone_csv(write_csv(tmp_path / "bad.csv", frame))
+
+
+def test_empty_file_and_header_only(tmp_path, good_frame):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        read_phone_csv(tmp_path / "empty.csv")
+    with pytest.raises(DataError, match="no data rows"):
+        read_phone_csv(write_csv(tmp_path / "header.csv", good_frame.iloc[:0]))
+
+
+def test_real_file_and_stratified_split(data_dir):
+    x, y = features_and_labels(read_phone_csv(data_dir / "phone_price" / "train.csv"))
+    assert x.shape == (2000, 20) and np.bincount(y).tolist() == [500] * 4
+    rows = split_indices(y, seed=0)
+    assert [len(rows[k]) for k in ("train", "val", "test")] == [1280, 320, 400]
+    assert np.bincount(y[rows["test"]]).tolist() == [100] * 4
+    all_rows = np.concatenate(list(rows.values()))
+    assert len(np.unique(all_rows)) == 2000
+
+
+def test_normalization_is_fitted_on_train_only(data_dir):
+    x, y = features_and_labels(read_phone_csv(data_dir / "phone_price" / "train.csv"))
+    rows = split_indices(y, seed=0)
+    train_stats = fit_normalization(x[rows["train"]], "per-feature")
+    all_stats = fit_normalization(x, "per-feature")
+    expected = x[rows["train"]].astype(np.float64).mean(axis=0)
+    np.testing.assert_allclose(train_stats["mean"], expected)
+    assert not np.allclose(train_stats["mean"], all_stats["mean"])
+
+
+def config(tmp_path, data_dir, **overrides):
+    argv = ["--data-dir", str(data_dir), "--epochs", "5", "--quiet", "--out", str(tmp_path / "run")]
+    cfg = vars(train.parse_args(argv))
+    cfg.update(overrides)
+    return cfg
+
+
+@pytest.mark.slow
+def test_short_run_learns_and_writes_every_output(tmp_path, data_dir):
+    cfg = config(tmp_path, data_dir)
+    metrics = train.run(cfg)
+    run_dir = tmp_path / "run"
+    for name in ["config.json", "history.csv", "metrics.json", "model.keras", "curves.png",
+                 "normalization.json", "split.json"]:
+        assert (run_dir / name).exists(), name
+    assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
+    history = pd.read_csv(run_dir / "history.csv")
+    assert len(history) == 5 and history["loss"].iloc[-1] < history["loss"].iloc[0]
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert {"val_accuracy", "test_accuracy", "test_macro_f1"} <= set(saved)
+    assert saved == pytest.approx(metrics)
+    assert json.loads((run_dir / "config.json").read_text())["versions"]["tensorflow"]
+
+    predictions = predict_file(run_dir, data_dir / "phone_price" / "test.csv", tmp_path / "p.csv")
+    written = pd.read_csv(tmp_path / "p.csv")
+    assert len(written) == 1000 and written["id"].tolist() == list(range(1, 1001))
+    assert written["price_range"].between(0, 3).all()
+    assert predictions.equals(written)
+
+
+@pytest.mark.slow
+def test_same_seed_same_metrics(tmp_path, data_dir):
+    first = train.run(config(tmp_path, data_dir, epochs=3, out=str(tmp_path / "a")))
+    second = train.run(config(tmp_path, data_dir, epochs=3, out=str(tmp_path / "b")))
+    assert first == second
+
+
+@pytest.mark.slow
+def test_regression_head_learns(tmp_path, data_dir):
+    train.run(config(tmp_path, data_dir, head="regression", normalization="per-feature"))
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+    assert "val_accuracy" in history
+
+
+def test_bad_flags_fail_clearly(capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--epochs", "0"])
+    assert "positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train.parse_args(["--cv", "1"])
+    assert "--cv" in capsys.readouterr().err
