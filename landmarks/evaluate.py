@@ -1,0 +1,150 @@
+"""Score a saved landmark model: NME, failure rates, CED curve, per-landmark error, a face grid.
+
+    python landmarks/evaluate.py results/landmarks/ibug68-small_cnn-96px
+    python landmarks/evaluate.py RUN --subsets afw            # any folder of .jpg + .pts
+
+Without --subsets/--dataset it scores the run's own validation faces. The mean-shape baseline
+(the average training face, in crop coordinates) is always scored beside the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+
+from common.cli import add_data_dir_flag, run_cli
+from common.data import DataError
+from common.plotting import save_figure
+from common.runs import read_json, write_json
+from landmarks import losses, metrics  # noqa: F401  (registers the custom objects for loading)
+from landmarks.datasets import read_dataset
+from landmarks.pipeline import CropCache, cache_crops, make_dataset
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument("run", help="run folder written by landmarks/train.py")
+    add_data_dir_flag(p)
+    p.add_argument("--dataset", choices=["ibug68", "muct"], default=None,
+                   help="score another data set instead of the run's validation split")
+    p.add_argument("--subsets", default=None, help="ibug68 folders to score (comma-separated)")
+    p.add_argument("--skip-bad", action="store_true", help="skip bad rows/images")
+    p.add_argument("--batch-size", type=int, default=32, help="prediction batch size")
+    return p.parse_args(argv)
+
+
+def predict_points(model, cache: CropCache, batch_size: int) -> np.ndarray:
+    size = model.input_shape[1]
+    ds = make_dataset(cache, size, batch_size, training=False).map(lambda x, y: x)
+    return model.predict(ds, verbose=0).reshape(len(cache.images), -1, 2)
+
+
+def crop_targets(cache: CropCache, size: int) -> np.ndarray:
+    """True points in [0, 1] of the evaluation crop (the central face box of the cached crop)."""
+    cached = cache.images.shape[1] - 1
+    side = cached / cache.context
+    return (cache.points - (cached - side) / 2) / side
+
+
+def plot_grid(cache: CropCache, pred, true, path, count: int = 12) -> None:
+    """Faces with the truth in green and the prediction in red (as in the homework's figure)."""
+    cached = cache.images.shape[1] - 1
+    side = cached / cache.context
+    lo = (cached - side) / 2
+    count = min(count, len(pred))
+    cols = min(count, 6)
+    rows = int(np.ceil(count / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.2 * rows), squeeze=False)
+    for ax, i in zip(axes.flat, np.linspace(0, len(pred) - 1, count).astype(int)):
+        ax.imshow(cache.images[i])
+        seen = cache.visible[i]
+        for pts, colour in ((true[i], "lime"), (pred[i], "red")):
+            ax.scatter(lo + pts[seen, 0] * side, lo + pts[seen, 1] * side, s=3, c=colour)
+    for ax in axes.flat:
+        ax.axis("off")
+    fig.suptitle("truth (green) and prediction (red)")
+    save_figure(fig, path)
+
+
+def plot_ced(curves: dict, path, limit: float = 0.10) -> None:
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for name, nme in curves.items():
+        x, y = metrics.ced_curve(nme, limit)
+        ax.plot(x, y, label=f"{name} (AUC@{limit:.2f} = {metrics.ced_auc(nme, limit):.3f})")
+    ax.set(xlabel="NME (inter-ocular)", ylabel="fraction of faces", ylim=(0, 1),
+           title="cumulative error distribution")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+
+
+def plot_per_landmark(errors: np.ndarray, baseline: np.ndarray, path) -> None:
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    index = np.arange(len(errors))
+    ax.bar(index, errors, label="model")
+    ax.plot(index, baseline, "k.", label="mean shape")
+    ax.set(xlabel="landmark", ylabel="mean NME", title="error per landmark")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+
+
+def evaluate_cache(model, cache: CropCache, train_cache: CropCache, split: str, out: Path,
+                   batch_size: int = 32, show_faces: bool = True) -> dict:  # fmt: skip
+    """Metrics of ``model`` and of the training mean shape on ``cache``; writes the figures."""
+    size = model.input_shape[1]
+    true = crop_targets(cache, size)
+    pred = predict_points(model, cache, batch_size)
+    shape = metrics.mean_shape(crop_targets(train_cache, size), train_cache.visible)
+    baseline = np.broadcast_to(shape, true.shape)
+    eyes = cache.eye_points
+    result = metrics.summary(pred, true, cache.visible, eyes, split)
+    result.update(metrics.summary(baseline, true, cache.visible, eyes, f"{split}_mean_shape"))
+    result[f"{split}_faces"] = len(true)
+
+    nme = metrics.nme_per_image(pred, true, cache.visible, eyes)
+    nme_base = metrics.nme_per_image(baseline, true, cache.visible, eyes)
+    plot_ced({"model": nme, "mean shape": nme_base}, out / f"ced_{split}.png")
+    plot_per_landmark(metrics.per_landmark_nme(pred, true, cache.visible, eyes),
+                      metrics.per_landmark_nme(baseline, true, cache.visible, eyes),
+                      out / f"per_landmark_{split}.png")  # fmt: skip
+    if show_faces:
+        plot_grid(cache, pred, true, out / f"predictions_{split}.png")
+    return result
+
+
+def main(argv=None) -> None:
+    from landmarks.train import load_split
+
+    args = parse_args(argv)
+    run_dir = Path(args.run)
+    if not (run_dir / "model.keras").exists():
+        raise DataError(f"{run_dir} has no model.keras; train first with landmarks/train.py")
+    config = read_json(run_dir / "config.json")
+    if args.data_dir:
+        config["data_dir"] = args.data_dir
+    model = keras.models.load_model(run_dir / "model.keras")
+    size = model.input_shape[1]
+    train_set, val_set = load_split(config)
+    split, data = "val", val_set
+    if args.dataset or args.subsets:
+        dataset = args.dataset or config["dataset"]
+        subsets = (args.subsets or config["subsets"]).split(",")
+        data = read_dataset(dataset, config.get("data_dir"), subsets, args.skip_bad)
+        split = f"{dataset}_{'_'.join(subsets)}" if dataset == "ibug68" else dataset
+    result = evaluate_cache(model, cache_crops(data, size), cache_crops(train_set, size), split,
+                            run_dir, args.batch_size,
+                            show_faces=config["dataset"] != "muct")  # fmt: skip
+    write_json(run_dir / f"evaluation_{split}.json", result)
+    for name, value in result.items():
+        print(f"  {name:>32s}: {value:.4f}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

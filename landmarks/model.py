@@ -1,0 +1,117 @@
+"""Backbone + global pooling + Dense(2K) landmark regressor.
+
+``resnet50`` is the homework's design (and the right choice with a GPU and ImageNet weights);
+``small_cnn`` is a light from-scratch network for CPU runs and tests; ``mobilenetv2`` sits between.
+Each model takes RGB images in 0..255 and does its backbone's own preprocessing inside, so a
+saved model needs nothing but images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+from keras import layers
+
+from common.data import DataError
+
+BACKBONES = ("resnet50", "mobilenetv2", "small_cnn")
+HEAD_ACTIVATIONS = ("sigmoid", "linear")
+POOLINGS = ("avg", "flatten")
+RESNET50_NOTOP = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+@keras.saving.register_keras_serializable(package="landmarks")
+class Preprocess(layers.Layer):
+    """``caffe``: ResNet50's ImageNet preprocessing (RGB→BGR, subtract the ImageNet mean);
+    ``tf``: scale to [-1, 1] (MobileNetV2 and the small CNN)."""
+
+    def __init__(self, mode: str = "tf", **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+
+    def call(self, images):
+        if self.mode == "caffe":
+            return keras.applications.resnet50.preprocess_input(images)
+        return images / 127.5 - 1.0
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+def small_cnn(input_shape, widths=(32, 64, 128, 256)) -> keras.Model:
+    """Four stages of two 3x3 conv + batch norm + ReLU, each halving the resolution."""
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for width in widths:
+        for _ in range(2):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.ReLU()(x)
+        x = layers.MaxPooling2D()(x)
+    return keras.Model(inputs, x, name="small_cnn")
+
+
+def build_backbone(name: str, image_size: int, weights: str | None) -> tuple[keras.Model, str]:
+    """The feature extractor (``include_top=False``) and its preprocessing mode."""
+    shape = (image_size, image_size, 3)
+    if name == "small_cnn":
+        if weights == "imagenet":
+            raise ValueError("small_cnn has no ImageNet weights; use --weights none or a file")
+        return small_cnn(shape), "tf"
+    if name == "mobilenetv2":
+        app, mode = keras.applications.MobileNetV2, "tf"
+    elif name == "resnet50":
+        app, mode = keras.applications.ResNet50, "caffe"
+    else:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
+    if weights == "imagenet":
+        try:
+            return app(include_top=False, weights="imagenet", input_shape=shape), mode
+        except Exception as exc:  # Keras raises bare Exception on a failed download
+            expected = RESNET50_NOTOP if name == "resnet50" else "the notop .h5 of the model"
+            raise DataError(
+                f"ImageNet weights for {name} could not be downloaded ({str(exc).splitlines()[0]}); "
+                f"put {expected} in ~/.keras/models/ or pass --weights none"
+            ) from exc
+    return app(include_top=False, weights=None, input_shape=shape), mode
+
+
+def build_model(
+    num_landmarks: int,
+    image_size: int,
+    backbone: str = "resnet50",
+    weights: str | None = None,
+    head_activation: str = "sigmoid",
+    pooling: str = "avg",
+) -> keras.Model:
+    """Images [B, S, S, 3] in 0..255 → [B, 2K] points ``[x0, y0, x1, y1, ...]``.
+
+    ``weights``: ``None``/``"none"`` (from scratch), ``"imagenet"``, a backbone weights file
+    (``.h5`` / ``.weights.h5``) or a whole landmark model saved as ``.keras`` with the same
+    architecture (to continue from it).
+    """
+    if head_activation not in HEAD_ACTIVATIONS:
+        raise ValueError(f"unknown head activation {head_activation!r}; "
+                         f"choose one of {', '.join(HEAD_ACTIVATIONS)}")  # fmt: skip
+    weights = None if weights in (None, "none") else weights
+    weights_file = Path(weights) if weights not in (None, "imagenet") else None
+    if weights_file is not None and not weights_file.exists():
+        raise DataError(f"weights file {weights_file} not found")
+    features, mode = build_backbone(
+        backbone, image_size, "imagenet" if weights == "imagenet" else None
+    )
+    if weights_file is not None and weights_file.suffix == ".h5":
+        features.load_weights(weights_file)
+
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = Preprocess(mode, name="preprocess")(inputs)
+    x = features(x)
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
+    x = layers.GlobalAveragePooling2D()(x) if pooling == "avg" else layers.Flatten()(x)
+    outputs = layers.Dense(2 * num_landmarks, activation=head_activation, name="landmarks")(x)
+    model = keras.Model(inputs, outputs, name=f"landmarks_{backbone}")
+    if weights_file is not None and weights_file.suffix == ".keras":
+        model.load_weights(weights_file)
+    return model
