@@ -1,0 +1,165 @@
+import csv
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common.data import DataError
+from landmarks.datasets import (
+    IBUG_FLIP,
+    MUCT_FLIP,
+    MUCT_PUPILS,
+    read_ibug68,
+    read_muct,
+    read_pts,
+    split_by_subject,
+)
+from landmarks.pipeline import cache_crops, flip_targets, make_dataset
+
+PTS_BODY = "\n".join(f"{i}.5 {2 * i}" for i in range(68))
+
+
+def test_muct_reader_on_the_real_files(data_dir):
+    muct = read_muct(data_dir)
+    assert len(muct) == 101 and muct.points.shape == (101, 76, 2)
+    assert (~muct.visible).sum() == 57  # the (0, 0) points among the rows with an image
+    assert sorted(set(muct.subjects)) == ["000", "001", "002", "003", "004", "005", "006"]
+
+
+def test_muct_pupils_are_the_eyes(data_dir):
+    points = read_muct(data_dir).points
+    for pupil, contour in zip(MUCT_PUPILS, (slice(27, 31), slice(32, 36))):
+        offset = np.linalg.norm(points[:, pupil] - points[:, contour].mean(axis=1), axis=-1)
+        interocular = np.linalg.norm(points[:, MUCT_PUPILS[0]] - points[:, MUCT_PUPILS[1]], axis=-1)
+        assert (offset < 0.15 * interocular).all()
+    # the subject's left eye (image right) has the larger x
+    assert (points[:, 31, 0] > points[:, 36, 0]).all() or (points[:, 31, 0] < points[:, 36, 0]).all()
+
+
+def muct_pairs(data_dir):
+    """All i/ir row pairs of the full CSV (their images are not needed): points [P, 76, 2] twice."""
+    rows = {}
+    with open(data_dir / "muct" / "muct76-opencv.csv") as f:
+        for fields in list(csv.reader(f))[1:]:
+            rows[fields[0]] = np.array(fields[2:], np.float32).reshape(76, 2)
+    names = [n for n in rows if n.startswith("i") and "ir" + n[1:] in rows]
+    return np.stack([rows[n] for n in names]), np.stack([rows["ir" + n[1:]] for n in names])
+
+
+def test_flip_matches_muct_mirrored_rows(data_dir):
+    original, mirrored = muct_pairs(data_dir)
+    assert len(original) == 3755
+    visible = (original != 0).any(-1)
+    # images are 480 px wide: in [0, 1] units of x / 479 mirroring is x → 1 − x
+    scale = np.array([479.0, 639.0], np.float32)
+    for k in range(0, len(original), 97):
+        flipped, seen = flip_targets(tf.constant(original[k] / scale), tf.constant(visible[k]),
+                                     MUCT_FLIP)  # fmt: skip
+        seen = seen.numpy() & (mirrored[k] != 0).any(-1)
+        np.testing.assert_allclose((flipped.numpy() * scale)[seen], mirrored[k][seen], atol=0.11)
+
+
+@pytest.mark.parametrize("permutation", [MUCT_FLIP, IBUG_FLIP], ids=["muct", "ibug68"])
+def test_flip_twice_is_identity(permutation):
+    k = len(permutation)
+    assert sorted(permutation) == list(range(k))
+    points = tf.random.stateless_uniform([k, 2], seed=[1, 2])
+    visible = tf.constant(np.arange(k) % 3 > 0)
+    once = flip_targets(points, visible, permutation)
+    twice = flip_targets(*once, permutation)
+    np.testing.assert_allclose(twice[0].numpy(), points.numpy(), atol=1e-6)
+    np.testing.assert_array_equal(twice[1].numpy(), visible.numpy())
+    assert not np.allclose(once[0].numpy(), points.numpy())
+
+
+def test_ibug_reader_on_the_real_files(data_dir):
+    faces = read_ibug68(data_dir, ["afw", "helen_train"])
+    assert len(faces) == 337 + 870 and faces.points.shape[1:] == (68, 2)
+    assert faces.visible.all()
+    assert faces.points[:, 36, 0].mean() < faces.points[:, 45, 0].mean()  # 36 is image-left
+
+
+def test_split_by_subject_is_person_disjoint(data_dir):
+    muct = read_muct(data_dir)
+    train, val = split_by_subject(muct.subjects, 0.3, seed=0)
+    assert not {muct.subjects[i] for i in train} & {muct.subjects[i] for i in val}
+    assert len(train) + len(val) == 101
+
+
+def test_pts_with_and_without_header(tmp_path):
+    (tmp_path / "a.pts").write_text(f"version: 1\nn_points: 68\n{{\n{PTS_BODY}\n}}\n")
+    (tmp_path / "b.pts").write_text(PTS_BODY + "\n")
+    np.testing.assert_array_equal(read_pts(tmp_path / "a.pts"), read_pts(tmp_path / "b.pts"))
+    assert read_pts(tmp_path / "a.pts")[3].tolist() == [3.5, 6.0]
+
+
+def test_pts_errors_name_the_file_and_line(tmp_path):
+    (tmp_path / "short.pts").write_text("\n".join(PTS_BODY.splitlines()[:67]))
+    with pytest.raises(DataError, match="short.pts: 67 points, expected 68"):
+        read_pts(tmp_path / "short.pts")
+    (tmp_path / "text.pts").write_text(PTS_BODY.replace("5.5 10", "5.5 ten"))
+    with pytest.raises(DataError, match="text.pts, line 6"):
+        read_pts(tmp_path / "text.pts")
+
+
+def make_ibug_folder(root, data_dir, count, subset="afw"):
+    folder = root / "ibug_68" / subset
+    folder.mkdir(parents=True)
+    for pts in sorted((data_dir / "ibug_68" / "afw").glob("*.pts"))[:count]:
+        shutil.copy(pts, folder)
+        shutil.copy(pts.with_suffix(".jpg"), folder)
+    return folder
+
+
+def test_bad_files_fail_or_are_skipped_and_counted(tmp_path, data_dir):
+    folder = make_ibug_folder(tmp_path, data_dir, 4)
+    victims = sorted(folder.glob("*.jpg"))
+    victims[0].write_bytes(b"not a jpeg")
+    pts = sorted(folder.glob("*.pts"))[1]
+    pts.write_text("\n".join(pts.read_text().splitlines()[:-3]))  # drops two points and "}"
+    with pytest.raises(DataError, match="--skip-bad"):
+        read_ibug68(tmp_path, ["afw"])
+    with pytest.warns(UserWarning, match="skipped 2 bad"):
+        assert len(read_ibug68(tmp_path, ["afw"], skip_bad=True)) == 2
+
+
+def test_muct_row_with_wrong_column_count(tmp_path, data_dir):
+    muct = tmp_path / "muct"
+    (muct / "jpg").mkdir(parents=True)
+    lines = (data_dir / "muct" / "muct76-opencv.csv").read_text().splitlines()
+    rows = [lines[0]] + [line for line in lines[1:] if line.startswith("i000q")]
+    rows[2] = rows[2].rsplit(",", 1)[0]
+    (muct / "muct76-opencv.csv").write_text("\n".join(rows) + "\n")
+    for row in rows[1:]:
+        name = row.split(",")[0]
+        shutil.copy(data_dir / "muct" / "jpg" / f"{name}.jpg", muct / "jpg")
+    with pytest.raises(DataError, match="line 3: 153 columns, expected 154"):
+        read_muct(tmp_path)
+    with pytest.warns(UserWarning, match="skipped 1 bad"):
+        assert len(read_muct(tmp_path, skip_bad=True)) == len(rows) - 2
+
+
+def test_missing_data_is_one_clear_line(tmp_path):
+    with pytest.raises(DataError, match="muct76-opencv.csv not found; get it from MUCT"):
+        read_muct(tmp_path)
+    with pytest.raises(DataError, match="ibug_68/afw not found"):
+        read_ibug68(tmp_path, ["afw"])
+
+
+def test_pipeline_shapes_ranges_and_masking(data_dir):
+    muct = read_muct(data_dir).subset(range(12))
+    cache = cache_crops(muct, 64, progress=False)
+    assert cache.images.dtype == np.uint8 and cache.images.shape == (12, 80, 80, 3)
+    images, targets = next(iter(make_dataset(cache, 64, 12, training=False)))
+    assert images.shape == (12, 64, 64, 3) and targets.shape == (12, 152)
+    targets = targets.numpy().reshape(12, 76, 2)
+    hidden = ~muct.visible
+    assert hidden.any() and (targets[hidden] == 0).all()
+    seen = targets[muct.visible]
+    assert seen.min() > 0.0 and seen.max() < 1.0  # the face box holds every visible point
+
+    images, targets = next(iter(make_dataset(cache, 64, 12, training=True, seed=3)))
+    again = next(iter(make_dataset(cache, 64, 12, training=True, seed=3)))
+    np.testing.assert_array_equal(targets.numpy(), again[1].numpy())
+    assert float(tf.reduce_max(images)) <= 255.0

@@ -1,0 +1,84 @@
+import json
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from common.data import DataError
+from landmarks import evaluate, train
+from landmarks.model import RESNET50_NOTOP, build_model
+from tests.test_landmarks_data import make_ibug_folder
+
+
+@pytest.mark.parametrize("backbone", ["small_cnn", "mobilenetv2", "resnet50"])
+@pytest.mark.parametrize("activation", ["sigmoid", "linear"])
+def test_output_shape_and_range(backbone, activation):
+    model = build_model(5, 32, backbone, head_activation=activation)
+    images = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
+    out = model.predict(images, verbose=0)
+    assert out.shape == (3, 10)
+    if activation == "sigmoid":
+        assert (out > 0).all() and (out < 1).all()
+    else:
+        assert model.get_layer("landmarks").activation.__name__ == "linear"
+
+
+def test_weights_from_a_local_file(tmp_path):
+    source = build_model(68, 32, "resnet50")
+    backbone = source.get_layer("resnet50")
+    backbone.save_weights(tmp_path / "backbone.weights.h5")
+    source.save(tmp_path / "whole.keras")
+
+    from_h5 = build_model(68, 32, "resnet50", weights=str(tmp_path / "backbone.weights.h5"))
+    for a, b in zip(backbone.weights, from_h5.get_layer("resnet50").weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    from_keras = build_model(68, 32, "resnet50", weights=str(tmp_path / "whole.keras"))
+    for a, b in zip(source.weights, from_keras.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(DataError, match="not found"):
+        build_model(68, 32, "resnet50", weights=str(tmp_path / "missing.h5"))
+
+
+def test_imagenet_offline_is_one_line_naming_the_file(monkeypatch):
+    def offline(**kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- no net")
+
+    monkeypatch.setattr(keras.applications, "ResNet50", offline)
+    with pytest.raises(DataError) as err:
+        build_model(68, 64, "resnet50", weights="imagenet")
+    assert "\n" not in str(err.value) and RESNET50_NOTOP in str(err.value)
+    assert "~/.keras/models/" in str(err.value)
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_everything_and_the_model_evaluates(tmp_path, data_dir):
+    make_ibug_folder(tmp_path, data_dir, 32)
+    out = tmp_path / "run"
+    argv = ["--data-dir", str(tmp_path), "--subsets", "afw", "--image-size", "64", "--epochs",
+            "1", "--batch-size", "8", "--out", str(out), "--quiet"]  # fmt: skip
+    metrics = train.run(vars(train.parse_args(argv)))
+    for name in ["config.json", "history.csv", "metrics.json", "model.keras", "curves.png",
+                 "ced_val.png", "per_landmark_val.png", "predictions_val.png", "split.json"]:
+        assert (out / name).exists(), name
+    assert any((out / "tensorboard").rglob("events.out.tfevents.*"))
+    assert not (out / "backup").exists()
+    saved = json.loads((out / "metrics.json").read_text())
+    assert {"val_nme", "val_failure_rate_8", "val_failure_rate_10", "val_auc_8", "val_auc_10",
+            "val_mean_shape_nme"} <= set(saved)
+    assert saved == pytest.approx(metrics)
+    assert len(pd.read_csv(out / "history.csv")) == 1
+
+    evaluate.main([str(out), "--data-dir", str(tmp_path)])
+    again = json.loads((out / "evaluation_val.json").read_text())
+    assert again["val_nme"] == pytest.approx(saved["val_nme"], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_short_run_on_muct_learns(tmp_path, data_dir):
+    argv = ["--data-dir", str(data_dir), "--dataset", "muct", "--image-size", "48", "--epochs",
+            "4", "--lr", "3e-3", "--batch-size", "16", "--out", str(tmp_path / "m"), "--quiet"]
+    train.run(vars(train.parse_args(argv)))
+    history = pd.read_csv(tmp_path / "m" / "history.csv")
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+    assert not (tmp_path / "m" / "predictions_val.png").exists()  # MUCT faces stay unpublished
