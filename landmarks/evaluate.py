@@ -22,7 +22,7 @@ from common.plotting import save_figure
 from common.runs import read_json, write_json
 from landmarks import losses, metrics  # noqa: F401  (registers the custom objects for loading)
 from landmarks.datasets import read_dataset
-from landmarks.pipeline import CropCache, cache_crops, make_dataset
+from landmarks.pipeline import CropCache, cache_crops, crop_targets, face_box_in_cache, make_dataset
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,18 +45,9 @@ def predict_points(model, cache: CropCache, batch_size: int) -> np.ndarray:
     return model.predict(ds, verbose=0).reshape(len(cache.images), -1, 2)
 
 
-def crop_targets(cache: CropCache, size: int) -> np.ndarray:
-    """True points in [0, 1] of the evaluation crop (the central face box of the cached crop)."""
-    cached = cache.images.shape[1] - 1
-    side = cached / cache.context
-    return (cache.points - (cached - side) / 2) / side
-
-
 def plot_grid(cache: CropCache, pred, true, path, count: int = 12) -> None:
     """Faces with the truth in green and the prediction in red (as in the homework's figure)."""
-    cached = cache.images.shape[1] - 1
-    side = cached / cache.context
-    lo = (cached - side) / 2
+    lo, side = face_box_in_cache(cache)
     count = min(count, len(pred))
     cols = min(count, 6)
     rows = int(np.ceil(count / cols))
@@ -98,10 +89,9 @@ def plot_per_landmark(errors: np.ndarray, baseline: np.ndarray, path) -> None:
 def evaluate_cache(model, cache: CropCache, train_cache: CropCache, split: str, out: Path,
                    batch_size: int = 32, show_faces: bool = True) -> dict:  # fmt: skip
     """Metrics of ``model`` and of the training mean shape on ``cache``; writes the figures."""
-    size = model.input_shape[1]
-    true = crop_targets(cache, size)
+    true = crop_targets(cache)
     pred = predict_points(model, cache, batch_size)
-    shape = metrics.mean_shape(crop_targets(train_cache, size), train_cache.visible)
+    shape = metrics.mean_shape(crop_targets(train_cache), train_cache.visible)
     baseline = np.broadcast_to(shape, true.shape)
     eyes = cache.eye_points
     result = metrics.summary(pred, true, cache.visible, eyes, split)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers
 
 from common.data import DataError
@@ -40,14 +41,14 @@ class Preprocess(layers.Layer):
 
 
 def small_cnn(input_shape, widths=(32, 64, 128, 256)) -> keras.Model:
-    """Four stages of two 3x3 conv + batch norm + ReLU, each halving the resolution."""
+    """A strided 5x5 stem, then four stages of two 3x3 conv + batch norm + ReLU and a 2x2 pool."""
     inputs = keras.Input(input_shape)
-    x = inputs
+    x = layers.Conv2D(widths[0], 5, strides=2, padding="same", use_bias=False)(inputs)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
     for width in widths:
         for _ in range(2):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.ReLU()(x)
+            x = layers.ReLU()(layers.BatchNormalization()(x))
         x = layers.MaxPooling2D()(x)
     return keras.Model(inputs, x, name="small_cnn")
 
@@ -84,6 +85,7 @@ def build_model(
     weights: str | None = None,
     head_activation: str = "sigmoid",
     pooling: str = "avg",
+    initial_points: np.ndarray | None = None,
 ) -> keras.Model:
     """Images [B, S, S, 3] in 0..255 → [B, 2K] points ``[x0, y0, x1, y1, ...]``.
 
@@ -110,7 +112,13 @@ def build_model(
     if pooling not in POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
     x = layers.GlobalAveragePooling2D()(x) if pooling == "avg" else layers.Flatten()(x)
-    outputs = layers.Dense(2 * num_landmarks, activation=head_activation, name="landmarks")(x)
+    bias = "zeros"
+    if initial_points is not None:
+        start = np.clip(np.asarray(initial_points, np.float64).reshape(-1), 1e-3, 1 - 1e-3)
+        start = np.log(start / (1 - start)) if head_activation == "sigmoid" else start
+        bias = keras.initializers.Constant(start)
+    outputs = layers.Dense(2 * num_landmarks, activation=head_activation, bias_initializer=bias,
+                           name="landmarks")(x)  # fmt: skip
     model = keras.Model(inputs, outputs, name=f"landmarks_{backbone}")
     if weights_file is not None and weights_file.suffix == ".keras":
         model.load_weights(weights_file)

@@ -73,6 +73,19 @@ def cache_crops(
                      tuple(data.eye_points))  # fmt: skip
 
 
+def face_box_in_cache(cache: CropCache) -> tuple[float, float]:
+    """(offset, side) in cached pixels of the face box: the central 1/context of each crop."""
+    cached = float(cache.images.shape[1] - 1)
+    side = cached / cache.context
+    return (cached - side) / 2, side
+
+
+def crop_targets(cache: CropCache) -> np.ndarray:
+    """True points [N, K, 2] in [0, 1] of the evaluation crop (the un-jittered face box)."""
+    offset, side = face_box_in_cache(cache)
+    return (cache.points - offset) / side
+
+
 def flip_targets(points: tf.Tensor, visible: tf.Tensor, permutation) -> tuple:
     """Mirror normalized points left-right: x → 1 − x, then re-index left/right landmarks."""
     mirrored = tf.stack([1.0 - points[:, 0], points[:, 1]], axis=-1)
@@ -112,8 +125,8 @@ def make_dataset(
     the parallelism.
     """
     cached = float(cache.images.shape[1] - 1)
-    face_side = cached / cache.context
-    centre_box = tf.constant([(cached - face_side) / 2, (cached - face_side) / 2, face_side])
+    offset, face_side = face_box_in_cache(cache)
+    centre_box = tf.constant([offset, offset, face_side])
     permutation = tf.constant(cache.flip_permutation)
     ds = tf.data.Dataset.from_tensor_slices((cache.images, cache.points, cache.visible))
 

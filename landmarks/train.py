@@ -16,18 +16,24 @@ import math
 from pathlib import Path
 
 import keras
-import numpy as np
 import pandas as pd
 import tensorflow as tf
 
 from common.cli import add_data_dir_flag, fraction, positive_int, run_cli
 from common.plotting import plot_training_curves
-from common.runs import epoch_progress, finish_run, set_seed, standard_callbacks, start_run, write_json
+from common.runs import (
+    epoch_progress,
+    finish_run,
+    set_seed,
+    standard_callbacks,
+    start_run,
+    write_json,
+)
 from landmarks.datasets import read_dataset, split_by_subject
 from landmarks.losses import LOSSES
-from landmarks.metrics import NME
+from landmarks.metrics import NME, mean_shape
 from landmarks.model import BACKBONES, HEAD_ACTIVATIONS, POOLINGS, build_model
-from landmarks.pipeline import cache_crops, make_dataset
+from landmarks.pipeline import cache_crops, crop_targets, make_dataset
 
 RESULTS = Path("results/landmarks")
 # One flag away: `--preset gpu` is the homework's ResNet50 setting; `cpu` runs here in minutes.
@@ -106,9 +112,10 @@ def run(config: dict) -> dict:
 
     strategy = (tf.distribute.MirroredStrategy() if config["strategy"] == "mirrored"
                 else tf.distribute.get_strategy())  # fmt: skip
+    start_shape = mean_shape(crop_targets(train_cache), train_cache.visible)
     with strategy.scope():
         model = build_model(train_set.points.shape[1], size, config["backbone"], config["weights"],
-                            config["head_activation"], config["pooling"])  # fmt: skip
+                            config["head_activation"], config["pooling"], start_shape)  # fmt: skip
         model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss=LOSSES[config["loss"]],
                       metrics=[NME(train_set.eye_points)])  # fmt: skip
     callbacks = standard_callbacks(run_dir, monitor="val_nme", mode="min") + [
