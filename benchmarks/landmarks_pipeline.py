@@ -70,7 +70,9 @@ def memory_child(image_size: int, count: int) -> None:
             path = Path(tmp) / f"{i}.jpg"
             Image.fromarray(np.roll(template, i, axis=1)).save(path, quality=80)
             paths.append(str(path))
-        base = np.column_stack([np.linspace(160, 320, MUCT_POINTS), np.linspace(220, 420, MUCT_POINTS)])
+        base = np.column_stack(
+            [np.linspace(160, 320, MUCT_POINTS), np.linspace(220, 420, MUCT_POINTS)]
+        )
         points = (base[None] + rng.normal(0, 5, (count, MUCT_POINTS, 2))).astype(np.float32)
         data = LandmarkSet(paths, points, np.ones(points.shape[:2], bool), ["0"] * count,
                            MUCT_FLIP, MUCT_PUPILS)  # fmt: skip

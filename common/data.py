@@ -82,7 +82,7 @@ def _download(url: str, path: Path, sha256: str | None, root: Path) -> None:
             cache_dir=str(path.parent),
             cache_subdir="",
         )
-    except Exception as exc:  # get_file raises bare Exception/ValueError for network and hash errors
+    except Exception as exc:  # get_file raises bare Exception/ValueError (network, hash)
         path.unlink(missing_ok=True)  # a download whose hash did not match is never left behind
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(

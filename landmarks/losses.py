@@ -16,7 +16,7 @@ N_LOSS_ALPHA, N_LOSS_BETA = 1.0, 1.0  # weights of |Δx|/W and |Δy|/H (W = H = 
 
 
 def _as_points(y_true, y_pred):
-    """[B, 2K] → [B, K, 2] twice (the pairs are (x_i, y_i): *not* [B, 2, K]), and the mask [B, K]."""
+    """[B, 2K] → [B, K, 2] twice (pairs are (x_i, y_i), *not* [B, 2, K]) and the mask [B, K]."""
     true = ops.reshape(y_true, (ops.shape(y_true)[0], -1, 2))
     pred = ops.reshape(ops.cast(y_pred, true.dtype), (ops.shape(y_pred)[0], -1, 2))
     visible = ops.any(ops.not_equal(true, 0.0), axis=-1)

@@ -71,8 +71,9 @@ def build_backbone(name: str, image_size: int, weights: str | None) -> tuple[ker
             return app(include_top=False, weights="imagenet", input_shape=shape), mode
         except Exception as exc:  # Keras raises bare Exception on a failed download
             expected = RESNET50_NOTOP if name == "resnet50" else "the notop .h5 of the model"
+            reason = str(exc).splitlines()[0]
             raise DataError(
-                f"ImageNet weights for {name} could not be downloaded ({str(exc).splitlines()[0]}); "
+                f"ImageNet weights for {name} could not be downloaded ({reason}); "
                 f"put {expected} in ~/.keras/models/ or pass --weights none"
             ) from exc
     return app(include_top=False, weights=None, input_shape=shape), mode

@@ -119,7 +119,8 @@ def run(config: dict) -> dict:
         model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss=LOSSES[config["loss"]],
                       metrics=[NME(train_set.eye_points)])  # fmt: skip
     callbacks = standard_callbacks(run_dir, monitor="val_nme", mode="min") + [
-        keras.callbacks.ReduceLROnPlateau("val_nme", factor=0.5, patience=5, mode="min", min_lr=1e-6),
+        keras.callbacks.ReduceLROnPlateau("val_nme", factor=0.5, patience=5, mode="min",
+                                          min_lr=1e-6),
         keras.callbacks.EarlyStopping("val_nme", patience=12, mode="min"),
     ]
     if progress:

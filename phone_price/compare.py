@@ -76,7 +76,8 @@ def plot_summary(table: pd.DataFrame, path) -> None:
         part = table[table["head"] == head].set_index("normalization").reindex(norms)
         ax.bar(positions + i * width, part["test_accuracy"], width, yerr=part["test_accuracy_std"],
                capsize=3, label=f"MLP, {head} head")
-    logreg = table.groupby("normalization", sort=False)["test_logreg_accuracy"].mean().reindex(norms)
+    logreg = table.groupby("normalization", sort=False)["test_logreg_accuracy"].mean()
+    logreg = logreg.reindex(norms)
     ax.bar(positions + len(HEADS) * width, logreg, width, color="grey", label="logistic regression")
     ax.set_xticks(positions + width, norms)
     ax.set_xlabel("input normalization (fitted on the training split)")

@@ -53,7 +53,9 @@ def read_phone_csv(path, labeled: bool = True) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path} is empty; expected a header line with {', '.join(expected)}")
+        raise DataError(
+            f"{path} is empty; expected a header line with {', '.join(expected)}"
+        ) from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path} is not a valid CSV file ({str(exc).strip()})") from exc
     frame.columns = [c.strip() for c in frame.columns]

@@ -29,7 +29,8 @@ class RoundedAccuracy(keras.metrics.MeanMetricWrapper):
 
 def rounded_accuracy(y_true, y_pred):
     predicted = keras.ops.clip(keras.ops.round(y_pred), 0, NUM_CLASSES - 1)
-    return keras.ops.cast(keras.ops.equal(predicted, keras.ops.cast(y_true, y_pred.dtype)), "float32")
+    correct = keras.ops.equal(predicted, keras.ops.cast(y_true, y_pred.dtype))
+    return keras.ops.cast(correct, "float32")
 
 
 def build_model(

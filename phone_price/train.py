@@ -44,7 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="input scaling fitted on the training split (see common/normalization.py)")
     p.add_argument("--epochs", type=positive_int, default=200, help="training epochs")
     p.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size")
-    p.add_argument("--lr", type=float, default=0.001, help="SGD learning rate (momentum 0.9, Nesterov)")
+    p.add_argument("--lr", type=float, default=0.001,
+                   help="SGD learning rate (momentum 0.9, Nesterov)")
     p.add_argument("--dropout", type=float, default=0.2, help="dropout after each hidden layer")
     p.add_argument("--test-size", type=fraction, default=0.2, help="held-out test fraction")
     p.add_argument("--val-size", type=fraction, default=0.2,
@@ -53,7 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="K>1: stratified K-fold on the non-test rows, report mean ± std")
     p.add_argument("--seed", type=int, default=0, help="seed for the split, weights and dropout")
     p.add_argument("--out", default=None,
-                   help="run folder (default: results/phone_price/<head>-<normalization>-seed<seed>)")
+                   help="run folder (default: results/phone_price/<head>-<normalization>-"
+                        "seed<seed>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.cv == 1 or args.cv < 0:
@@ -72,7 +74,7 @@ def score(model, x: np.ndarray, y: np.ndarray, split: str) -> dict:
 
 
 def train_and_score(config: dict, x, y, rows: dict, run_dir: Path) -> dict:
-    """Train on ``rows['train']``, checkpoint on ``rows['val']``, score the kept model on all splits.
+    """Train on ``rows['train']``, checkpoint on ``rows['val']``, score the kept model everywhere.
 
     Writes into ``run_dir``: config.json, split.json, normalization.json, model.keras,
     history.csv, curves.png, tensorboard/, and last metrics.json.

@@ -125,7 +125,7 @@ def plot_gradient_norms(curves: dict, path) -> None:
     save_figure(fig, path)
 
 
-def summarize(runs: pd.DataFrame, majority: tuple[int, float], out: Path, command: str) -> pd.DataFrame:
+def summarize(runs: pd.DataFrame, majority: tuple[int, float], out: Path, command: str):
     table = aggregate(runs, ["activation", "loss", "optimizer", "epochs"], METRICS)
     table = table.sort_values("val_accuracy", ascending=False, ignore_index=True)
     if table["seeds"].max() == 1:
@@ -142,7 +142,8 @@ def summarize(runs: pd.DataFrame, majority: tuple[int, float], out: Path, comman
     shown = pd.concat([shown, pd.DataFrame([baseline])], ignore_index=True).fillna("")
     first = table.iloc[0]
     text = (
-        f"# Reuters: output activation / loss, {first['optimizer']}, {int(first['epochs'])} epochs\n\n"
+        f"# Reuters: output activation / loss, {first['optimizer']}, "
+        f"{int(first['epochs'])} epochs\n\n"
         f"Produced by `{command}`. Accuracy is categorical accuracy (argmax) for every pair; "
         "`val` is Keras' test split (2,246 wires), `train` the 8,982 training wires; final "
         "epoch unless marked best. Losses are on each pair's own scale and are not comparable "

@@ -27,7 +27,9 @@ def parse_hidden(text: str) -> list[int]:
     try:
         units = [int(u) for u in text.split(",") if u.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
     if not units or min(units) < 1:
         raise argparse.ArgumentTypeError(f"expected positive layer sizes, got {text!r}")
     return units
@@ -65,7 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.out is None:
-        args.out = str(run_folder(RESULTS / "runs" / f"{args.optimizer}-{args.epochs}ep", vars(args)))
+        sweep_dir = RESULTS / "runs" / f"{args.optimizer}-{args.epochs}ep"
+        args.out = str(run_folder(sweep_dir, vars(args)))
     return args
 
 
@@ -82,8 +85,8 @@ def run(config: dict, data: dict | None = None) -> dict:
     set_seed(config["seed"])
     model = build_model(config["activation"], config["loss"], config["num_words"],
                         config["hidden"], config["optimizer"], config["lr"])  # fmt: skip
-    gradient = OutputGradientNorm(data["x_train"][:GRADIENT_BATCH], data["y_train"][:GRADIENT_BATCH],
-                                  config["loss"])  # fmt: skip
+    fixed = slice(0, GRADIENT_BATCH)
+    gradient = OutputGradientNorm(data["x_train"][fixed], data["y_train"][fixed], config["loss"])
     callbacks = [gradient, *standard_callbacks(run_dir, monitor="val_accuracy", mode="max")]
     if not config.get("quiet"):
         callbacks.append(epoch_progress())
