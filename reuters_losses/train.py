@@ -65,6 +65,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="run folder (default: results/reuters_losses/runs/<optimizer>-<epochs>ep/"
                         "<activation>-<loss>-seed<seed>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--decode", type=positive_int, default=0, metavar="N",
+                   help="print the first N training wires as words and their topic, then exit")
     args = p.parse_args(argv)
     if args.out is None:
         sweep_dir = RESULTS / "runs" / f"{args.optimizer}-{args.epochs}ep"
@@ -109,8 +111,20 @@ def run(config: dict, data: dict | None = None) -> dict:
     return metrics
 
 
+def print_wires(count: int, data_dir, num_words: int) -> None:
+    from reuters_losses.data import decode_wire, load_word_index, load_wires
+
+    (wires, topics), _ = load_wires(data_dir, num_words)
+    word_index = load_word_index(data_dir)
+    for wire, topic in zip(wires[:count], topics[:count]):
+        print(f"[topic {topic}] {decode_wire(wire, word_index)}\n")
+
+
 def main(argv=None) -> None:
     config = vars(parse_args(argv))
+    if config["decode"]:
+        print_wires(config["decode"], config["data_dir"], config["num_words"])
+        return
     metrics = run(config)
     print(f"run folder: {config['out']}")
     for name, value in metrics.items():

@@ -136,6 +136,22 @@ def test_regression_head_learns(tmp_path, data_dir):
     assert "val_accuracy" in history
 
 
+@pytest.mark.slow
+def test_cross_validation_reports_mean_and_std(tmp_path, data_dir):
+    metrics = train.run(config(tmp_path, data_dir, epochs=2, cv=3))
+    assert {"val_accuracy_mean", "val_accuracy_std", "test_accuracy_mean"} <= set(metrics)
+    folds = [json.loads((tmp_path / "run" / f"fold{k}" / "metrics.json").read_text())
+             for k in range(3)]  # fmt: skip
+    assert metrics["test_accuracy_mean"] == pytest.approx(
+        np.mean([f["test_accuracy"] for f in folds])
+    )
+    splits = [json.loads((tmp_path / "run" / f"fold{k}" / "split.json").read_text())
+              for k in range(3)]  # fmt: skip
+    val_rows = np.concatenate([s["val"] for s in splits])
+    assert len(val_rows) == len(np.unique(val_rows)) == 1600  # disjoint folds cover non-test rows
+    assert not set(val_rows) & set(splits[0]["test"])
+
+
 def test_bad_flags_fail_clearly(capsys):
     with pytest.raises(SystemExit):
         train.parse_args(["--epochs", "0"])

@@ -1,3 +1,4 @@
+import json
 import shutil
 import time
 
@@ -6,7 +7,7 @@ import pandas as pd
 import pytest
 
 from common.data import DataError
-from reuters_losses import sweep, train
+from reuters_losses import evaluate, sweep, train
 from reuters_losses.data import decode_wire, encode_wire, load_wires, multi_hot
 
 
@@ -85,6 +86,14 @@ def test_two_pair_sweep_writes_everything_and_resumes(tmp_path, data_dir, capsys
             "val_accuracy", "best_val_accuracy", "train_loss", "val_loss"} <= set(summary.columns)
     assert "majority class" in (out / "summary.md").read_text()
 
+    # the kept checkpoint is the best epoch on the same (test) split
+    evaluate.main([str(run), "--data-dir", str(data_dir)])
+    scores = json.loads((run / "evaluation.json").read_text())
+    best = json.loads((run / "metrics.json").read_text())["best_val_accuracy"]
+    assert scores["test_accuracy"] == pytest.approx(best, abs=1e-6)
+    assert scores["test_top3_accuracy"] >= scores["test_accuracy"]
+    assert (run / "confusion.png").exists() and "Most confused" in (run / "evaluation.md").read_text()
+
     stamp = (run / "metrics.json").stat().st_mtime_ns
     shutil.rmtree(out / "sigmoid-mse-seed0")
     time.sleep(0.01)
@@ -118,6 +127,11 @@ def test_bad_train_flags(argv, message, capsys):
     with pytest.raises(SystemExit):
         train.parse_args(argv)
     assert message in capsys.readouterr().err
+
+
+def test_decode_prints_words(data_dir, capsys):
+    train.main(["--data-dir", str(data_dir), "--decode", "1"])
+    assert capsys.readouterr().out.startswith("[topic 3] ? ? ? said as a result of its december")
 
 
 def test_bad_sweep_pair(capsys):

@@ -1,0 +1,80 @@
+"""Score a trained Reuters run on Keras' test split: accuracy, macro F1, top-3, confusions.
+
+    python reuters_losses/evaluate.py results/reuters_losses/adam-20ep/softmax-categorical_crossentropy-seed0  # noqa: E501
+
+Uses the run's kept checkpoint (best validation accuracy). Writes evaluation.json, evaluation.md
+and confusion.png into the run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, top_k_accuracy_score
+
+from common.cli import add_data_dir_flag, positive_int, run_cli
+from common.data import DataError
+from common.plotting import plot_confusion_matrix
+from common.runs import read_json, write_json, write_text
+from reuters_losses.data import NUM_CLASSES, load_reuters
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument("run", help="run folder written by reuters_losses/train.py or sweep.py")
+    add_data_dir_flag(p)
+    p.add_argument("--top", type=positive_int, default=10, help="confused topic pairs to list")
+    return p.parse_args(argv)
+
+
+def most_confused(cm: np.ndarray, top: int) -> pd.DataFrame:
+    """The ``top`` largest off-diagonal cells: true topic, predicted topic, count."""
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(off, axis=None)[::-1][:top]
+    true, pred = np.unravel_index(order, cm.shape)
+    frame = pd.DataFrame({"true topic": true, "predicted topic": pred, "wires": off[true, pred]})
+    return frame[frame["wires"] > 0]
+
+
+def scores(labels: np.ndarray, outputs: np.ndarray) -> dict:
+    predicted = outputs.argmax(axis=1)
+    return {
+        "test_accuracy": accuracy_score(labels, predicted),
+        "test_macro_f1": f1_score(labels, predicted, average="macro", zero_division=0),
+        "test_top3_accuracy": top_k_accuracy_score(labels, outputs, k=3,
+                                                   labels=np.arange(NUM_CLASSES)),
+    }  # fmt: skip
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    run_dir = Path(args.run)
+    if not (run_dir / "model.keras").exists():
+        raise DataError(f"{run_dir} has no model.keras; train it with reuters_losses/train.py")
+    config = read_json(run_dir / "config.json")
+    data = load_reuters(args.data_dir or config.get("data_dir"), config["num_words"])
+    outputs = keras.models.load_model(run_dir / "model.keras").predict(data["x_test"], verbose=0)
+    labels = data["labels_test"]
+    result = scores(labels, outputs)
+    write_json(run_dir / "evaluation.json", result)
+
+    cm = confusion_matrix(labels, outputs.argmax(axis=1), labels=range(NUM_CLASSES))
+    plot_confusion_matrix(cm, list(range(NUM_CLASSES)), run_dir / "confusion.png",
+                          title=f"{config['activation']} + {config['loss']}")  # fmt: skip
+    table = pd.DataFrame([result]).to_markdown(index=False, floatfmt=".4f")
+    confused = most_confused(cm, args.top).to_markdown(index=False)
+    text = (f"# {run_dir.name} on the test split ({len(labels)} wires)\n\n{table}\n\n"
+            f"Most confused topic pairs:\n\n{confused}\n")  # fmt: skip
+    write_text(run_dir / "evaluation.md", text)
+    print(text)
+
+
+if __name__ == "__main__":
+    run_cli(main)
