@@ -1,6 +1,7 @@
 """Score a trained Reuters run on Keras' test split: accuracy, macro F1, top-3, confusions.
 
-    python reuters_losses/evaluate.py results/reuters_losses/adam-20ep/softmax-categorical_crossentropy-seed0  # noqa: E501
+    python reuters_losses/evaluate.py \
+        results/reuters_losses/adam-20ep/softmax-categorical_crossentropy-seed0
 
 Uses the run's kept checkpoint (best validation accuracy). Writes evaluation.json, evaluation.md
 and confusion.png into the run folder.

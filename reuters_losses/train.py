@@ -112,7 +112,7 @@ def run(config: dict, data: dict | None = None) -> dict:
 
 
 def print_wires(count: int, data_dir, num_words: int) -> None:
-    from reuters_losses.data import decode_wire, load_word_index, load_wires
+    from reuters_losses.data import decode_wire, load_wires, load_word_index
 
     (wires, topics), _ = load_wires(data_dir, num_words)
     word_index = load_word_index(data_dir)

@@ -92,7 +92,8 @@ def test_two_pair_sweep_writes_everything_and_resumes(tmp_path, data_dir, capsys
     best = json.loads((run / "metrics.json").read_text())["best_val_accuracy"]
     assert scores["test_accuracy"] == pytest.approx(best, abs=1e-6)
     assert scores["test_top3_accuracy"] >= scores["test_accuracy"]
-    assert (run / "confusion.png").exists() and "Most confused" in (run / "evaluation.md").read_text()
+    assert (run / "confusion.png").exists()
+    assert "Most confused" in (run / "evaluation.md").read_text()
 
     stamp = (run / "metrics.json").stat().st_mtime_ns
     shutil.rmtree(out / "sigmoid-mse-seed0")
