@@ -82,7 +82,7 @@ def plot_summary(table: pd.DataFrame, path) -> None:
     ax.set_xticks(positions + width, norms)
     ax.set_xlabel("input normalization (fitted on the training split)")
     ax.set_ylabel("held-out test accuracy")
-    ax.set_ylim(0.5, 1.0)
+    ax.set_ylim(0.0, 1.0)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     save_figure(fig, path)
