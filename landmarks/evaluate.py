@@ -128,6 +128,9 @@ def main(argv=None) -> None:
         subsets = (args.subsets or config["subsets"]).split(",")
         data = read_dataset(dataset, config.get("data_dir"), subsets, args.skip_bad)
         split = f"{dataset}_{'_'.join(subsets)}" if dataset == "ibug68" else dataset
+    if 2 * data.points.shape[1] != model.output_shape[-1]:
+        raise DataError(f"the model predicts {model.output_shape[-1] // 2} points but "
+                        f"{split} has {data.points.shape[1]}; score it on the same markup")
     result = evaluate_cache(model, cache_crops(data, size), cache_crops(train_set, size), split,
                             run_dir, args.batch_size,
                             show_faces=config["dataset"] != "muct")  # fmt: skip

@@ -91,9 +91,8 @@ def evaluate(run_dir: Path, split: str, data_dir=None) -> dict:
     model, stats = load_run(run_dir)
     rows = {k: np.asarray(v) for k, v in read_json(run_dir / "split.json").items()}
     x, y = features_and_labels(read_phone_csv(phone_price_path("train", data_dir)))
-    x_train, x_eval = apply_normalization(x[rows["train"]], stats), apply_normalization(
-        x[rows[split]], stats
-    )
+    x_train = apply_normalization(x[rows["train"]], stats)
+    x_eval = apply_normalization(x[rows[split]], stats)
     y_eval = y[rows[split]]
     predicted = predict_classes(model, x_eval)
     baseline = logistic_baseline(x_train, y[rows["train"]], x_eval)
