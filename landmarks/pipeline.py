@@ -128,14 +128,22 @@ def make_dataset(
     offset, face_side = face_box_in_cache(cache)
     centre_box = tf.constant([offset, offset, face_side])
     permutation = tf.constant(cache.flip_permutation)
-    ds = tf.data.Dataset.from_tensor_slices((cache.images, cache.points, cache.visible))
+    # The crops live once in a TF variable (a captured constant or from_tensor_slices would be
+    # embedded in the dataset graph, a second copy), and the shuffle buffer holds indices.
+    images, all_points, all_visible = (
+        tf.Variable(a, trainable=False) for a in (cache.images, cache.points, cache.visible)
+    )
+    ds = tf.data.Dataset.range(len(cache.images))
 
-    def evaluate(image, points, visible):
-        crop, points, visible = _crop(image, points, visible, centre_box, image_size)
+    def example(i):
+        return images[i], all_points[i], all_visible[i]
+
+    def evaluate(i):
+        crop, points, visible = _crop(*example(i), centre_box, image_size)
         return crop, to_target(points, visible)
 
-    def augment(example, seeds):
-        image, points, visible = example
+    def augment(i, seeds):
+        image, points, visible = example(i)
         s = tf.random.stateless_uniform([5], seed=seeds, minval=-1.0, maxval=1.0)
         side = face_side * (1.0 + scale_jitter * s[0])
         centre = cached / 2 + shift_jitter * face_side * s[1:3]
