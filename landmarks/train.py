@@ -1,6 +1,6 @@
 """Train a facial-landmark regressor and score its best checkpoint on the validation faces.
 
-    python landmarks/train.py                                  # CPU preset: light CNN, 96 px
+    python landmarks/train.py                                  # CPU preset: light CNN, 128 px
     python landmarks/train.py --preset gpu                     # ResNet50, ImageNet weights, 224 px
     python landmarks/train.py --dataset muct --loss wing
 
@@ -38,8 +38,8 @@ from landmarks.pipeline import cache_crops, crop_targets, make_dataset
 RESULTS = Path("results/landmarks")
 # One flag away: `--preset gpu` is the homework's ResNet50 setting; `cpu` runs here in minutes.
 PRESETS = {
-    "cpu": {"backbone": "small_cnn", "weights": "none", "image_size": 96, "pooling": "flatten",
-            "epochs": 60, "lr": 2.5e-4},
+    "cpu": {"backbone": "small_cnn", "weights": "none", "image_size": 128, "pooling": "flatten",
+            "epochs": 80, "lr": 2.5e-4},
     "gpu": {"backbone": "resnet50", "weights": "imagenet", "image_size": 224, "pooling": "avg",
             "epochs": 60, "lr": 2.5e-4},
 }  # fmt: skip
