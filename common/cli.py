@@ -30,6 +30,14 @@ def fraction(text: str) -> float:
     return value
 
 
+def print_metrics(run_dir, metrics: dict) -> None:
+    """The run folder, then one aligned ``name: value`` line per metric."""
+    print(f"run folder: {run_dir}")
+    width = max(map(len, metrics), default=0)
+    for name, value in metrics.items():
+        print(f"  {name:>{width}s}: {value:.4f}")
+
+
 def run_cli(main, argv=None) -> None:
     """Call ``main(argv)``; data problems end the program with one line on stderr and status 2."""
     try:

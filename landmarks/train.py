@@ -19,7 +19,7 @@ import keras
 import pandas as pd
 import tensorflow as tf
 
-from common.cli import add_data_dir_flag, fraction, positive_int, run_cli
+from common.cli import add_data_dir_flag, fraction, positive_int, print_metrics, run_cli
 from common.plotting import plot_training_curves
 from common.runs import (
     epoch_progress,
@@ -143,10 +143,7 @@ def run(config: dict) -> dict:
 
 def main(argv=None) -> None:
     config = vars(parse_args(argv))
-    metrics = run(config)
-    print(f"run folder: {config['out']}")
-    for name, value in metrics.items():
-        print(f"  {name:>24s}: {value:.4f}")
+    print_metrics(config["out"], run(config))
 
 
 if __name__ == "__main__":

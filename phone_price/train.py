@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from common.cli import add_data_dir_flag, fraction, positive_int, run_cli
+from common.cli import add_data_dir_flag, fraction, positive_int, print_metrics, run_cli
 from common.normalization import MODES, apply_normalization, fit_normalization, save_normalization
 from common.plotting import plot_training_curves
 from common.runs import (
@@ -145,10 +145,7 @@ def run(config: dict) -> dict:
 
 def main(argv=None) -> None:
     config = vars(parse_args(argv))
-    metrics = run(config)
-    print(f"run folder: {config['out']}")
-    for name, value in metrics.items():
-        print(f"  {name:>22s}: {value:.4f}")
+    print_metrics(config["out"], run(config))
 
 
 if __name__ == "__main__":

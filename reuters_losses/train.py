@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.cli import add_data_dir_flag, positive_int, run_cli
+from common.cli import add_data_dir_flag, positive_int, print_metrics, run_cli
 from common.plotting import plot_training_curves
 from common.runs import epoch_progress, finish_run, set_seed, standard_callbacks, start_run
 from reuters_losses.data import load_reuters
@@ -125,10 +125,7 @@ def main(argv=None) -> None:
     if config["decode"]:
         print_wires(config["decode"], config["data_dir"], config["num_words"])
         return
-    metrics = run(config)
-    print(f"run folder: {config['out']}")
-    for name, value in metrics.items():
-        print(f"  {name:>18s}: {value:.4f}")
+    print_metrics(config["out"], run(config))
 
 
 if __name__ == "__main__":
