@@ -114,15 +114,17 @@ def make_dataset(
     batch_size: int,
     training: bool,
     seed: int = 0,
+    augment: bool = True,
     scale_jitter: float = 0.1,
     shift_jitter: float = 0.08,
-    flip: bool = True,
+    brightness_jitter: float = 0.2,
 ) -> tf.data.Dataset:
     """Batches of (images float32 [B, S, S, 3] in 0..255, targets [B, 2K]).
 
-    Training data is shuffled, jittered, flipped and repeated forever (use ``steps_per_epoch``);
-    every random choice comes from a per-example seed, so a seed gives the same batches whatever
-    the parallelism.
+    Training data is shuffled and repeated forever (use ``steps_per_epoch``) and, with
+    ``augment``, its face box randomly scaled and shifted, half of it flipped, its brightness
+    varied. Every random choice comes from a per-example seed, so a seed gives the same batches
+    whatever the parallelism.
     """
     cached = float(cache.images.shape[1] - 1)
     offset, face_side = face_box_in_cache(cache)
@@ -142,25 +144,28 @@ def make_dataset(
         crop, points, visible = _crop(*example(i), centre_box, image_size)
         return crop, to_target(points, visible)
 
-    def augment(i, seeds):
+    def augment_example(i, seeds):
         image, points, visible = example(i)
         s = tf.random.stateless_uniform([5], seed=seeds, minval=-1.0, maxval=1.0)
         side = face_side * (1.0 + scale_jitter * s[0])
         centre = cached / 2 + shift_jitter * face_side * s[1:3]
         box = tf.concat([centre - side / 2, [side]], axis=0)
         crop, points, visible = _crop(image, points, visible, box, image_size)
-        if flip:
-            do_flip = s[3] > 0
-            crop = tf.cond(do_flip, lambda: tf.image.flip_left_right(crop), lambda: crop)
-            points, visible = tf.cond(do_flip, lambda: flip_targets(points, visible, permutation),
-                                      lambda: (points, visible))  # fmt: skip
-        crop = tf.clip_by_value(crop * (1.0 + 0.2 * s[4]), 0.0, 255.0)  # brightness jitter
+        do_flip = s[3] > 0
+        crop = tf.cond(do_flip, lambda: tf.image.flip_left_right(crop), lambda: crop)
+        points, visible = tf.cond(do_flip, lambda: flip_targets(points, visible, permutation),
+                                  lambda: (points, visible))  # fmt: skip
+        crop = tf.clip_by_value(crop * (1.0 + brightness_jitter * s[4]), 0.0, 255.0)
         return crop, to_target(points, visible)
 
     if training:
         ds = ds.shuffle(len(cache.images), seed=seed, reshuffle_each_iteration=True).repeat()
-        seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        if augment:
+            seeds = tf.data.Dataset.random(seed=seed).batch(2)
+            ds = tf.data.Dataset.zip((ds, seeds)).map(augment_example,
+                                                      num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(evaluate, num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.map(evaluate, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -105,9 +105,7 @@ def run(config: dict) -> dict:
     train_cache = cache_crops(train_set, size, progress=progress)
     val_cache = cache_crops(val_set, size, progress=progress)
     train_ds = make_dataset(train_cache, size, config["batch_size"], training=True,
-                            seed=config["seed"], scale_jitter=0.0 if config["no_augment"] else 0.1,
-                            shift_jitter=0.0 if config["no_augment"] else 0.08,
-                            flip=not config["no_augment"])  # fmt: skip
+                            seed=config["seed"], augment=not config["no_augment"])
     val_ds = make_dataset(val_cache, size, config["batch_size"], training=False)
 
     strategy = (tf.distribute.MirroredStrategy() if config["strategy"] == "mirrored"

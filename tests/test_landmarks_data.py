@@ -162,3 +162,12 @@ def test_pipeline_shapes_ranges_and_masking(data_dir):
     again = next(iter(make_dataset(cache, 64, 12, training=True, seed=3)))
     np.testing.assert_array_equal(targets.numpy(), again[1].numpy())
     assert float(tf.reduce_max(images)) <= 255.0
+
+
+def test_training_without_augmentation_only_shuffles(data_dir):
+    cache = cache_crops(read_muct(data_dir).subset(range(8)), 48, progress=False)
+    _, plain = next(iter(make_dataset(cache, 48, 8, training=False)))
+    _, shuffled = next(iter(make_dataset(cache, 48, 8, training=True, augment=False, seed=1)))
+    order = lambda t: t.numpy()[np.lexsort(t.numpy().T)]  # noqa: E731
+    np.testing.assert_array_equal(order(shuffled), order(plain))
+    assert not np.array_equal(shuffled.numpy(), plain.numpy())
