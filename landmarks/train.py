@@ -97,9 +97,9 @@ def run(config: dict) -> dict:
     """Train one configuration (the flags as a dict); returns the kept checkpoint's metrics."""
     from landmarks.evaluate import evaluate_cache
 
+    train_set, val_set = load_split(config)  # before the run folder: bad data leaves none
     run_dir = start_run(config["out"], config)
     set_seed(config["seed"])
-    train_set, val_set = load_split(config)
     write_json(run_dir / "split.json", {"train": train_set.paths, "val": val_set.paths})
     size, progress = config["image_size"], not config.get("quiet")
     train_cache = cache_crops(train_set, size, progress=progress)

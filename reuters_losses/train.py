@@ -82,8 +82,8 @@ def run(config: dict, data: dict | None = None) -> dict:
     """Train one pair (config = the flags as a dict) and return its metrics."""
     from reuters_losses.model import OutputGradientNorm, build_model
 
-    run_dir = start_run(config["out"], config)
     data = data or load_reuters(config.get("data_dir"), config["num_words"])
+    run_dir = start_run(config["out"], config)
     set_seed(config["seed"])
     model = build_model(config["activation"], config["loss"], config["num_words"],
                         config["hidden"], config["optimizer"], config["lr"])  # fmt: skip
