@@ -10,10 +10,11 @@ Modes:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+
+from common.runs import read_json, write_json
 
 MODES = ("global", "per-feature", "none")
 
@@ -41,10 +42,8 @@ def apply_normalization(x: np.ndarray, stats: dict) -> np.ndarray:
 
 
 def save_normalization(stats: dict, path: str | Path) -> None:
-    from common.runs import write_json
-
     write_json(path, stats)
 
 
 def load_normalization(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())
+    return read_json(path)
