@@ -79,6 +79,16 @@ def start_run(out: str | Path, config: dict) -> Path:
     return run_dir
 
 
+def saved_model_path(run_dir: str | Path, trainer: str) -> Path:
+    """``<run>/model.keras``, or a DataError saying which script trains it."""
+    from common.data import DataError
+
+    path = Path(run_dir) / "model.keras"
+    if not path.exists():
+        raise DataError(f"{run_dir} has no model.keras; train first with {trainer}")
+    return path
+
+
 def is_complete(run_dir: str | Path) -> bool:
     return (Path(run_dir) / METRICS_FILE).exists()
 

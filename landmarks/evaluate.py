@@ -19,7 +19,7 @@ import numpy as np
 from common.cli import add_data_dir_flag, run_cli
 from common.data import DataError
 from common.plotting import save_figure
-from common.runs import read_json, write_json
+from common.runs import read_json, saved_model_path, write_json
 from landmarks import losses, metrics  # noqa: F401  (registers the custom objects for loading)
 from landmarks.datasets import read_dataset
 from landmarks.pipeline import CropCache, cache_crops, crop_targets, face_box_in_cache, make_dataset
@@ -114,12 +114,11 @@ def main(argv=None) -> None:
 
     args = parse_args(argv)
     run_dir = Path(args.run)
-    if not (run_dir / "model.keras").exists():
-        raise DataError(f"{run_dir} has no model.keras; train first with landmarks/train.py")
+    model_path = saved_model_path(run_dir, "landmarks/train.py")
     config = read_json(run_dir / "config.json")
     if args.data_dir:
         config["data_dir"] = args.data_dir
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = keras.models.load_model(model_path)
     size = model.input_shape[1]
     train_set, val_set = load_split(config)
     split, data = "val", val_set

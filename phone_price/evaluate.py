@@ -18,10 +18,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
 from common.cli import add_data_dir_flag, run_cli
-from common.data import DataError
 from common.normalization import apply_normalization, load_normalization
 from common.plotting import plot_confusion_matrix
-from common.runs import read_json, write_csv, write_json, write_text
+from common.runs import read_json, saved_model_path, write_csv, write_json, write_text
 from phone_price.data import (
     CLASSES,
     FEATURES,
@@ -63,11 +62,10 @@ def scores(y_true, y_pred) -> dict:
 def load_run(run_dir: Path):
     import keras
 
-    if not (run_dir / "model.keras").exists():
-        raise DataError(f"{run_dir} has no model.keras; train first with phone_price/train.py")
+    model_path = saved_model_path(run_dir, "phone_price/train.py")
     import phone_price.model  # noqa: F401  registers RoundedAccuracy for loading
 
-    return keras.models.load_model(run_dir / "model.keras"), load_normalization(
+    return keras.models.load_model(model_path), load_normalization(
         run_dir / "normalization.json"
     )
 

@@ -18,9 +18,8 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, top_k_accuracy_score
 
 from common.cli import add_data_dir_flag, positive_int, run_cli
-from common.data import DataError
 from common.plotting import plot_confusion_matrix
-from common.runs import read_json, write_json, write_text
+from common.runs import read_json, saved_model_path, write_json, write_text
 from reuters_losses.data import NUM_CLASSES, load_reuters
 
 
@@ -57,11 +56,10 @@ def scores(labels: np.ndarray, outputs: np.ndarray) -> dict:
 def main(argv=None) -> None:
     args = parse_args(argv)
     run_dir = Path(args.run)
-    if not (run_dir / "model.keras").exists():
-        raise DataError(f"{run_dir} has no model.keras; train it with reuters_losses/train.py")
+    model_path = saved_model_path(run_dir, "reuters_losses/train.py")
     config = read_json(run_dir / "config.json")
     data = load_reuters(args.data_dir or config.get("data_dir"), config["num_words"])
-    outputs = keras.models.load_model(run_dir / "model.keras").predict(data["x_test"], verbose=0)
+    outputs = keras.models.load_model(model_path).predict(data["x_test"], verbose=0)
     labels = data["labels_test"]
     result = scores(labels, outputs)
     write_json(run_dir / "evaluation.json", result)

@@ -101,3 +101,12 @@ def test_aggregate_mean_and_sample_std():
     np.testing.assert_allclose(table["acc"], [0.6, 0.9])
     np.testing.assert_allclose(table["acc_std"], [np.std([0.5, 0.7], ddof=1), 0.0])
     assert mean_std(table, "acc") == ["0.600 ± 0.141", "0.900"]
+
+
+def test_saved_model_path_names_the_trainer(tmp_path):
+    from common.runs import saved_model_path
+
+    with pytest.raises(DataError, match="has no model.keras; train first with x/train.py"):
+        saved_model_path(tmp_path, "x/train.py")
+    (tmp_path / "model.keras").write_bytes(b"")
+    assert saved_model_path(tmp_path, "x/train.py") == tmp_path / "model.keras"
