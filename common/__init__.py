@@ -1,6 +1,6 @@
-"""Shared pieces of the experiments: data location, normalization, plotting, run folders, sweeps."""
+"""Shared pieces of the experiments: data location, normalization, plotting, run folders, the run
+lifecycle, sweeps, CLI and the README report. Nothing here imports an experiment.
 
-import os
-
-# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) hides the real output on CPU.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+TensorFlow 2.21 prints its C++ start-up lines (oneDNN, CUDA probing) before it reads
+TF_CPP_MIN_LOG_LEVEL, so no script tries to silence them.
+"""

@@ -1,8 +1,10 @@
-"""What every script shares on the command line: the data-root flag and one-line errors."""
+"""What every script shares on the command line: the shared flags, checked numeric types, the
+exact command line for provenance, and one-line errors instead of tracebacks."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from common.data import ENV_VAR, DataError
@@ -16,18 +18,70 @@ def add_data_dir_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def add_run_flags(parser: argparse.ArgumentParser, *, out_help: str) -> None:
+    """``--data-dir --seed --out --overwrite --quiet``: the flags of every train.py."""
+    add_data_dir_flag(parser)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the split, the weights and every epoch's randomness")
+    parser.add_argument("--out", default=None, help=out_help)
+    parser.add_argument("--overwrite", action="store_true",
+                        help="delete what --out holds and start again (else a run with the same "
+                             "settings resumes, and one with other settings is refused)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
-    return value
+def check_choice(name: str, value, choices) -> None:
+    """ValueError naming the bad value and the valid ones (the scikit-learn manner)."""
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(map(str, choices))}")
+
+
+def number_in(kind, low=None, high=None, *, low_open=False, high_open=False):
+    """An argparse type: ``kind(text)`` within [low, high] (``*_open``: bound excluded)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if value != value or too_low or too_high:  # value != value: NaN
+            lo = "" if low is None else f"{'(' if low_open else '['}{low}"
+            hi = "" if high is None else f"{high}{')' if high_open else ']'}"
+            raise argparse.ArgumentTypeError(f"must be in {lo or '(-inf'}, {hi or 'inf)'}; "
+                                             f"got {text}")  # fmt: skip
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+positive_int = number_in(int, 1)
+non_negative_int = number_in(int, 0)
+fraction = number_in(float, 0, 1, low_open=True, high_open=True)
+positive_float = number_in(float, 0, low_open=True)
+dropout_rate = number_in(float, 0, 1, high_open=True)
+
+
+def layer_sizes(text: str) -> list[int]:
+    """An argparse type: ``"300,200"`` → ``[300, 200]``; ``"none"`` → ``[]`` (no hidden layer)."""
+    if text.strip().lower() == "none":
+        return []
+    try:
+        units = [int(u) for u in text.split(",") if u.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") \
+            from None
+    if not units or min(units) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive layer sizes or none, got {text!r}")
+    return units
+
+
+def command_line(script: str, argv=None) -> str:
+    """The exact command that ran: ``python <script>`` and the real arguments, shell-quoted."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    return " ".join(["python", script, *map(shlex.quote, map(str, args))])
 
 
 def print_metrics(run_dir, metrics: dict) -> None:
@@ -35,15 +89,20 @@ def print_metrics(run_dir, metrics: dict) -> None:
     print(f"run folder: {run_dir}")
     width = max(map(len, metrics), default=0)
     for name, value in metrics.items():
-        print(f"  {name:>{width}s}: {value:.4f}")
+        shown = "n/a" if value is None else f"{value:.4f}"
+        print(f"  {name:>{width}s}: {shown}")
 
 
 def run_cli(main, argv=None) -> None:
-    """Call ``main(argv)``; data problems end the program with one line on stderr and status 2."""
+    """Call ``main(argv)``; data and output problems end the program with one line on stderr."""
     try:
         main(argv)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except PermissionError as exc:
+        print(f"error: cannot write {exc.filename} ({exc.strerror}); pass --out with a folder "
+              "you can write to", file=sys.stderr)  # fmt: skip
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)

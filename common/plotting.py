@@ -11,15 +11,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from common.runs import atomic_path  # noqa: E402
+
 
 def save_figure(fig, path: str | Path) -> None:
     """Save atomically (temporary name, then rename) and close the figure."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        atomic_path(Path(path), lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
 
 
 def plot_training_curves(history: pd.DataFrame, metrics: list[str], path, title: str = "") -> None:

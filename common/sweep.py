@@ -1,7 +1,14 @@
-"""Running a grid of configurations (resumable, optionally in parallel) and summarizing it."""
+"""Running a grid of configurations (resumable, in local processes or on Ray) and summarizing it.
+
+Every configuration is one ``run_fn(config)`` call that writes its own run folder
+(``config['out']``). A folder is skipped only when it is complete *and* its recorded config
+equals the requested one; a folder holding other settings is refused before anything runs (or
+replaced, with ``overwrite``). A configuration that fails is reported and the others go on.
+"""
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -9,30 +16,115 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.runs import METRICS_FILE, is_complete, read_json
+from common.cli import number_in, positive_int
+from common.data import DataError
+from common.runs import METRICS_FILE, read_json, refuse_different, run_state
+
+BACKENDS = ("local", "ray")
 
 
-def run_configs(run_fn, configs: list[dict], jobs: int = 1) -> None:
-    """Call ``run_fn(config)`` for every config whose run folder (``config['out']``) is incomplete.
+def add_sweep_flags(parser: argparse.ArgumentParser) -> None:
+    """``--jobs --overwrite --backend --address --cpus-per-run --gpus-per-run``."""
+    parser.add_argument("--jobs", type=positive_int, default=1,
+                        help="local backend: configurations run at once in worker processes")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="rerun folders that hold other settings (else they are refused)")
+    parser.add_argument("--backend", choices=BACKENDS, default="local",
+                        help="local processes, or Ray tasks (pip install -r requirements-ray.txt)"
+                             "; with several Ray nodes --out must be storage every node sees "
+                             "(NFS or a mounted bucket)")  # fmt: skip
+    parser.add_argument("--address", default="auto",
+                        help="ray: cluster address; auto = a running cluster, else a local Ray "
+                             "started for this sweep")  # fmt: skip
+    parser.add_argument("--cpus-per-run", type=number_in(float, 0, low_open=True), default=1.0,
+                        help="ray: CPUs each configuration reserves")
+    parser.add_argument("--gpus-per-run", type=number_in(float, 0), default=0.0,
+                        help="ray: GPUs each configuration reserves")
 
-    Complete folders (with metrics.json) are skipped, so an interrupted sweep resumes when run
-    again. ``jobs > 1`` uses that many worker processes (spawned: TensorFlow does not survive fork).
-    """
-    pending = [c for c in configs if not is_complete(c["out"])]
+
+def plan(configs: list[dict], *, overwrite: bool = False) -> list[dict]:
+    """The configurations still to run; complete ones are skipped, mismatches refused."""
+    pending = []
+    for config in configs:
+        state = run_state(config["out"], config)
+        if state == "complete":
+            continue
+        if state == "different" and not overwrite:
+            refuse_different(config["out"], config)
+        pending.append({**config, "overwrite": state == "different"})
     done = len(configs) - len(pending)
     if done:
         print(f"skipping {done} complete run(s) of {len(configs)}", file=sys.stderr)
+    return pending
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_local(run_fn, pending: list[dict], jobs: int) -> dict[str, str]:
+    """Run in this process (jobs=1) or a spawned pool; ``{out: error}`` of the failed ones."""
+    failures = {}
     if jobs == 1:
         for i, config in enumerate(pending, 1):
             print(f"[{i}/{len(pending)}] {config['out']}", file=sys.stderr)
-            run_fn(config)
-        return
-    context = multiprocessing.get_context("spawn")
+            try:
+                run_fn(config)
+            except Exception as exc:  # one bad configuration must not stop the others
+                failures[config["out"]] = _describe(exc)
+                print(f"failed: {config['out']}: {failures[config['out']]}", file=sys.stderr)
+        return failures
+    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {pool.submit(run_fn, c): c["out"] for c in pending}
-        for i, future in enumerate(as_completed(futures), 1):
-            future.result()  # re-raises a worker's error here
-            print(f"[{i}/{len(pending)}] done {futures[future]}", file=sys.stderr)
+        try:
+            for i, future in enumerate(as_completed(futures), 1):
+                out = futures[future]
+                if future.exception() is not None:
+                    failures[out] = _describe(future.exception())
+                    print(f"[{i}/{len(pending)}] failed {out}: {failures[out]}", file=sys.stderr)
+                else:
+                    print(f"[{i}/{len(pending)}] done {out}", file=sys.stderr)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return failures
+
+
+def run_configs(run_fn, configs: list[dict], *, jobs: int = 1, overwrite: bool = False,
+                backend: str = "local", address: str = "auto", cpus_per_run: float = 1.0,
+                gpus_per_run: float = 0.0) -> dict[str, str]:  # fmt: skip
+    """Run every configuration that is not complete; returns ``{out: error}`` of the failures."""
+    pending = plan(configs, overwrite=overwrite)
+    if not pending:
+        return {}
+    if backend == "ray":
+        from common.sweep_ray import run_ray
+
+        failures = run_ray(run_fn, pending, address=address, cpus_per_run=cpus_per_run,
+                           gpus_per_run=gpus_per_run)  # fmt: skip
+    else:
+        failures = run_local(run_fn, pending, jobs)
+    if failures:
+        print(f"{len(failures)} of {len(pending)} configuration(s) failed:", file=sys.stderr)
+        for out, error in failures.items():
+            print(f"  {out}: {error}", file=sys.stderr)
+    return failures
+
+
+def sweep_kwargs(args) -> dict:
+    """The run_configs keywords from parsed ``add_sweep_flags`` flags."""
+    return {k: getattr(args, k) for k in
+            ("jobs", "overwrite", "backend", "address", "cpus_per_run", "gpus_per_run")}
+
+
+def raise_if_failed(failures: dict[str, str], total: int) -> None:
+    """After the summary of what did finish: a non-zero exit naming the first failure."""
+    if failures:
+        out, error = next(iter(failures.items()))
+        raise DataError(f"{len(failures)} of {total} configuration(s) failed (first: {out}: "
+                        f"{error}); the summary covers the others")  # fmt: skip
 
 
 def collect(run_dirs) -> pd.DataFrame:
@@ -57,10 +149,11 @@ def aggregate(frame: pd.DataFrame, by: list[str], metrics: list[str]) -> pd.Data
     return table.reset_index()
 
 
-def mean_std(table: pd.DataFrame, name: str, digits: int = 3) -> pd.Series:
+def mean_std(table: pd.DataFrame, name: str, digits: int = 3) -> list[str]:
     """Text ``mean ± std`` (or just the mean for single-seed rows) of an aggregated metric."""
     mean, std = table[name], table.get(f"{name}_std", 0.0 * table[name])
     return [
-        f"{m:.{digits}f}" if n == 1 else f"{m:.{digits}f} ± {s:.{digits}f}"
+        "n/a" if pd.isna(m) else f"{m:.{digits}f}" if n == 1 else f"{m:.{digits}f} ± {s:.{digits}f}"
         for m, s, n in zip(mean, std, table["seeds"])
     ]
+

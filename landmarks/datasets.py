@@ -1,5 +1,7 @@
-"""Readers for the two landmark formats. Both return a LandmarkSet (image paths, pixel points
-[N, K, 2], visibility [N, K], subject ids for person-disjoint splits).
+"""The landmark data sets: their readers and one registry of what each one is.
+
+Every reader returns a LandmarkSet (image paths, pixel points [N, K, 2], visibility [N, K],
+subject ids for person-disjoint splits, and a report of what was left out and why).
 
 MUCT (76 points): ``muct/muct76-opencv.csv`` (``name,tag,x00,y00,...,x75,y75``) and
 ``muct/jpg/<name>.jpg``. A point at exactly (0, 0) is "not visible". Rows whose image is absent
@@ -12,23 +14,19 @@ without the ``version: 1`` / ``n_points: 68`` / ``{ … }`` header.
 from __future__ import annotations
 
 import csv
-import warnings
-from dataclasses import dataclass
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from common.cli import check_choice
 from common.data import DataError, data_root
 
-MUCT_POINTS, IBUG_POINTS = 76, 68
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-SOURCES = {
-    "muct": "MUCT: https://github.com/StephenMilborrow/muct (muct-landmarks-v1.tar.gz and "
-    "muct-{a,b,c,d,e}-jpg-v1.tar.gz; put muct76-opencv.csv and jpg/ under <data root>/muct/)",
-    "ibug68": "300-W: https://ibug.doc.ic.ac.uk/resources/300-W/ (put each subset's .jpg/.pts "
-    "under <data root>/ibug_68/<subset>/)",
-}
 
 
 @dataclass
@@ -37,49 +35,58 @@ class LandmarkSet:
     points: np.ndarray  # float32 [N, K, 2], pixels, (x, y)
     visible: np.ndarray  # bool [N, K]
     subjects: list[str]  # one id per image; images of one subject never straddle a split
-    flip_permutation: list[int]  # index of each point's mirror image
-    eye_points: tuple[int, int]  # the two points whose distance normalizes the error (NME)
+    dataset: str = "ibug68"  # key of DATASETS: flip permutation, normalizing points, licence
+    skipped: list[dict] = field(default_factory=list)  # {"item", "reason"} of each bad item
+    left_out: dict = field(default_factory=dict)  # counts of items left out that are not errors
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    @property
+    def spec(self) -> DatasetSpec:
+        return DATASETS[self.dataset]
 
     def subset(self, rows) -> LandmarkSet:
         rows = np.asarray(rows, dtype=int)
         return LandmarkSet(
             [self.paths[i] for i in rows], self.points[rows], self.visible[rows],
-            [self.subjects[i] for i in rows], self.flip_permutation, self.eye_points,
+            [self.subjects[i] for i in rows], self.dataset,
         )  # fmt: skip
+
+    def report(self) -> list[str]:
+        """One line per kind of item left out, for the user and the run folder."""
+        lines = [f"{count} {what} left out" for what, count in self.left_out.items() if count]
+        if self.skipped:
+            lines.append(f"{len(self.skipped)} bad item(s) skipped (--skip-bad); first: "
+                         f"{self.skipped[0]['item']}: {self.skipped[0]['reason']}")  # fmt: skip
+        return lines
 
 
 class _BadInput:
-    """Raise on the first bad item, or (skip_bad) count them and warn once at the end."""
+    """Raise on the first bad item, or (skip_bad) record it as skipped."""
 
     def __init__(self, skip_bad: bool):
         self.skip_bad, self.skipped = skip_bad, []
 
-    def __call__(self, message: str) -> None:
+    def __call__(self, item, reason: str) -> None:
         if not self.skip_bad:
-            raise DataError(f"{message} (or pass --skip-bad to skip bad items)")
-        self.skipped.append(message)
-
-    def report(self, what: str) -> None:
-        if self.skipped:
-            warnings.warn(
-                f"skipped {len(self.skipped)} bad {what}; first: {self.skipped[0]}", stacklevel=3
-            )
+            raise DataError(f"{item}: {reason} (or pass --skip-bad to skip bad items)")
+        self.skipped.append({"item": str(item), "reason": reason})
 
 
 def check_image(path: Path, bad: _BadInput) -> bool:
+    """Decode the pixels (a header check misses truncated files); report a bad image."""
     try:
         with Image.open(path) as image:
-            image.verify()
+            image.load()
         return True
     except Exception as exc:  # PIL raises many types for truncated or foreign files
-        bad(f"{path}: unreadable image ({type(exc).__name__}: {exc})")
+        bad(path, f"unreadable image ({type(exc).__name__}: {exc})")
         return False
 
 
 # ---------------------------------------------------------------------------------------- MUCT
+MUCT_POINTS = 76
 # Derived from MUCT's own mirrored rows: ir-row point j == i-row point MUCT_FLIP[j] with
 # x -> 479 - x (max error 0.1 px over all 3,755 pairs; tests/test_landmarks_data.py re-checks).
 MUCT_FLIP = [
@@ -92,6 +99,9 @@ MUCT_FLIP = [
     72, 73, 74, 75, 68, 69, 70, 71,                          # extra eye points 68-75
 ]  # fmt: skip
 MUCT_PUPILS = (31, 36)  # the pupils: centroid of eye contours 27-30 and 32-35 (checked in tests)
+MUCT_SOURCE = ("MUCT: https://github.com/StephenMilborrow/muct (muct-landmarks-v1.tar.gz and "
+               "muct-{a,b,c,d,e}-jpg-v1.tar.gz; put muct76-opencv.csv and jpg/ under "
+               "<data root>/muct/)")  # fmt: skip
 
 
 def muct_subject(name: str) -> str:
@@ -99,29 +109,35 @@ def muct_subject(name: str) -> str:
     return name[1:4]
 
 
-def read_muct(data_dir=None, skip_bad: bool = False) -> LandmarkSet:
+def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> LandmarkSet:
+    """MUCT's rows whose image is present (``subsets`` is unused: MUCT is one folder)."""
     root = data_root(data_dir) / "muct"
     csv_path = root / "muct76-opencv.csv"
     if not csv_path.exists():
-        raise DataError(f"{csv_path} not found; get it from {SOURCES['muct']}")
+        raise DataError(f"{csv_path} not found; get it from {MUCT_SOURCE}")
+    images_dir = (root / "jpg").resolve()
     bad = _BadInput(skip_bad)
     expected = 2 + 2 * MUCT_POINTS
     paths, points, subjects, missing_images = [], [], [], 0
-    with open(csv_path, newline="") as f:
+    with open(csv_path, newline="", encoding="utf-8", errors="replace") as f:
         for line, fields in enumerate(csv.reader(f), start=1):
             if line == 1:
                 if fields[:3] != ["name", "tag", "x00"]:
                     raise DataError(f"{csv_path}, line 1: expected header name,tag,x00,y00,...")
                 continue
+            where = f"{csv_path}, line {line}"
             if len(fields) != expected:
-                bad(f"{csv_path}, line {line}: {len(fields)} columns, expected {expected}")
+                bad(where, f"{len(fields)} columns, expected {expected}")
                 continue
             try:
                 xy = np.array(fields[2:], dtype=np.float32).reshape(MUCT_POINTS, 2)
             except ValueError:
-                bad(f"{csv_path}, line {line}: a coordinate is not a number")
+                bad(where, "a coordinate is not a number")
                 continue
-            image = root / "jpg" / f"{fields[0]}.jpg"
+            image = (images_dir / f"{fields[0]}.jpg").resolve()
+            if not image.is_relative_to(images_dir):
+                bad(where, f"image name {fields[0]!r} points outside {images_dir}")
+                continue
             if not image.exists():
                 missing_images += 1
                 continue
@@ -129,16 +145,16 @@ def read_muct(data_dir=None, skip_bad: bool = False) -> LandmarkSet:
                 paths.append(str(image))
                 points.append(xy)
                 subjects.append(muct_subject(fields[0]))
-    bad.report("MUCT rows or images")
     if not paths:
-        raise DataError(f"no MUCT image of {csv_path} found in {root / 'jpg'}; get them from "
-                        f"{SOURCES['muct']}")  # fmt: skip
+        raise DataError(f"no MUCT image of {csv_path} found in {images_dir}; get them from "
+                        f"{MUCT_SOURCE}")  # fmt: skip
     points = np.stack(points)
-    return LandmarkSet(paths, points, (points != 0).any(axis=-1), subjects, MUCT_FLIP,
-                       MUCT_PUPILS)  # fmt: skip
+    return LandmarkSet(paths, points, (points != 0).any(axis=-1), subjects, "muct", bad.skipped,
+                       {"MUCT rows without an image in jpg/": missing_images})  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- 300-W/iBUG
+IBUG_POINTS = 68
 IBUG_FLIP = [
     *range(16, -1, -1),                                      # jaw 0-16
     *range(26, 16, -1),                                      # eyebrows 17-26
@@ -148,19 +164,30 @@ IBUG_FLIP = [
     64, 63, 62, 61, 60, 67, 66, 65,                          # inner lip 60-67
 ]  # fmt: skip
 IBUG_OUTER_EYE_CORNERS = (36, 45)
+IBUG_SOURCE = ("300-W: https://ibug.doc.ic.ac.uk/resources/300-W/ (put each subset's .jpg/.pts "
+               "under <data root>/ibug_68/<subset>/)")  # fmt: skip
+_N_POINTS = re.compile(r"n_points\s*:\s*(\d+)")
 
 
 def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
     """Points [num_points, 2] of a .pts file, with or without the version/n_points/{ } header."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text file; a .pts file is plain text") from None
     rows, declared = [], None
-    for line_no, raw in enumerate(Path(path).read_text().splitlines(), start=1):
+    for line_no, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line in "{}":
             continue
         if line.startswith("version"):
             continue
         if line.startswith("n_points"):
-            declared = int(line.split(":")[1])
+            match = _N_POINTS.fullmatch(line)
+            if match is None:
+                raise DataError(f"{path}, line {line_no}: expected 'n_points: <number>', "
+                                f"got {raw!r}")  # fmt: skip
+            declared = int(match.group(1))
             continue
         parts = line.split()
         try:
@@ -173,53 +200,100 @@ def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
         raise DataError(f"{path}: header says n_points: {declared} but has {len(rows)} points")
     if len(rows) != num_points:
         raise DataError(f"{path}: {len(rows)} points, expected {num_points}")
-    return np.array(rows, dtype=np.float32)
+    points = np.array(rows, dtype=np.float32)
+    if not np.isfinite(points).all():
+        raise DataError(f"{path}: a coordinate is not finite")
+    return points
 
 
-def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), skip_bad: bool = False):
+def write_pts(path, points: np.ndarray) -> None:
+    """The 300-W format: ``version: 1``, ``n_points: K``, ``{``, K lines ``x y``, ``}``."""
+    from common.runs import write_text
+
+    body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in np.asarray(points))
+    write_text(path, f"version: 1\nn_points: {len(points)}\n{{\n{body}\n}}\n")
+
+
+def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), *, skip_bad: bool = False):
     root = data_root(data_dir) / "ibug_68"
     bad = _BadInput(skip_bad)
-    paths, points, subjects = [], [], []
+    paths, points, subjects, unannotated = [], [], [], 0
     for subset in subsets:
         folder = root / subset
         if not folder.is_dir():
-            raise DataError(f"{folder} not found; get it from {SOURCES['ibug68']}")
+            raise DataError(f"{folder} not found; get it from {IBUG_SOURCE}")
         for pts in sorted(folder.glob("*.pts")):
             image = next((pts.with_suffix(s) for s in IMAGE_SUFFIXES
                           if pts.with_suffix(s).exists()), None)  # fmt: skip
             if image is None:
-                bad(f"{pts}: no image beside it ({'/'.join(IMAGE_SUFFIXES)})")
+                bad(pts, f"no image beside it ({'/'.join(IMAGE_SUFFIXES)})")
                 continue
             try:
                 xy = read_pts(pts)
             except DataError as exc:
-                bad(str(exc))
+                bad(pts, str(exc).removeprefix(f"{pts}").lstrip(":, "))
                 continue
             if check_image(image, bad):
                 paths.append(str(image))
                 points.append(xy)
                 # AFW/Helen names are <photo id>_<face>: faces of one photo stay together
                 subjects.append(f"{subset}/{pts.stem.rsplit('_', 1)[0]}")
-    bad.report("300-W files")
+        unannotated += sum(1 for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
+                           and not f.with_suffix(".pts").exists())  # fmt: skip
     if not paths:
         raise DataError(f"no .pts/.jpg pairs in {root} for subsets {', '.join(subsets)}")
     points = np.stack(points)
-    return LandmarkSet(paths, points, np.ones(points.shape[:2], bool), subjects, IBUG_FLIP,
-                       IBUG_OUTER_EYE_CORNERS)  # fmt: skip
+    return LandmarkSet(paths, points, np.ones(points.shape[:2], bool), subjects, "ibug68",
+                       bad.skipped, {"images without a .pts beside them": unannotated})
 
 
-def read_dataset(name: str, data_dir=None, subsets=None, skip_bad=False) -> LandmarkSet:
-    if name == "muct":
-        return read_muct(data_dir, skip_bad)
-    if name == "ibug68":
-        return read_ibug68(data_dir, subsets or ("afw", "helen_train"), skip_bad)
-    raise ValueError(f"unknown dataset {name!r}; choose muct or ibug68")
+# -------------------------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class DatasetSpec:
+    reader: Callable[..., LandmarkSet]  # (data_dir, subsets, *, skip_bad) → LandmarkSet
+    num_points: int
+    flip_permutation: list[int]  # index of each point's mirror image
+    eye_points: tuple[int, int]  # the two points whose distance normalizes the error (NME)
+    show_faces: bool  # may figures show its faces? (MUCT's licence: no)
+    default_subsets: tuple[str, ...]
+    source: str
 
 
-def split_by_subject(subjects: list[str], val_fraction: float, seed: int):
+DATASETS = {
+    "ibug68": DatasetSpec(read_ibug68, IBUG_POINTS, IBUG_FLIP, IBUG_OUTER_EYE_CORNERS, True,
+                          ("afw", "helen_train"), IBUG_SOURCE),
+    "muct": DatasetSpec(read_muct, MUCT_POINTS, MUCT_FLIP, MUCT_PUPILS, False, (), MUCT_SOURCE),
+}  # fmt: skip
+
+
+def read_dataset(name: str, data_dir=None, subsets=None, *, skip_bad=False) -> LandmarkSet:
+    check_choice("dataset", name, DATASETS)
+    spec = DATASETS[name]
+    data = spec.reader(data_dir, tuple(subsets or spec.default_subsets), skip_bad=skip_bad)
+    for line in data.report():
+        print(f"{name}: {line}", file=sys.stderr)
+    return data
+
+
+def split_by_subject(subjects: list[str], *, val_fraction: float, seed: int):
     """Train / validation row indices with no subject on both sides."""
     from sklearn.model_selection import GroupShuffleSplit
 
+    if len(set(subjects)) < 2:
+        raise DataError(f"only {len(set(subjects))} subject(s): a person-disjoint validation "
+                        "split needs at least two; add more images")  # fmt: skip
     splitter = GroupShuffleSplit(n_splits=1, test_size=val_fraction, random_state=seed)
     train, val = next(splitter.split(np.zeros(len(subjects)), groups=subjects))
     return np.sort(train), np.sort(val)
+
+
+def load_split(config: dict) -> tuple[LandmarkSet, LandmarkSet]:
+    """A run's data set, read and split by subject: (train, validation)."""
+    subsets = config["subsets"].split(",") if config.get("subsets") else None
+    data = read_dataset(config["dataset"], config.get("data_dir"), subsets,
+                        skip_bad=config.get("skip_bad", False))  # fmt: skip
+    train_rows, val_rows = split_by_subject(data.subjects, val_fraction=config["val_fraction"],
+                                            seed=config["seed"])  # fmt: skip
+    train, val = data.subset(train_rows), data.subset(val_rows)
+    train.skipped, train.left_out = data.skipped, data.left_out  # the report travels with train
+    return train, val

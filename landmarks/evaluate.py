@@ -16,12 +16,13 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from common.cli import add_data_dir_flag, run_cli
+import landmarks.model  # noqa: F401  (registers the custom objects for loading)
+from common.cli import add_data_dir_flag, positive_int, print_metrics, run_cli
 from common.data import DataError
 from common.plotting import save_figure
-from common.runs import read_json, saved_model_path, write_json
-from landmarks import losses, metrics  # noqa: F401  (registers the custom objects for loading)
-from landmarks.datasets import read_dataset
+from common.runs import check_writable_folder, read_json, saved_model_path, write_json
+from landmarks import losses, metrics  # noqa: F401
+from landmarks.datasets import DATASETS, load_split, read_dataset
 from landmarks.pipeline import CropCache, cache_crops, crop_targets, face_box_in_cache, make_dataset
 
 
@@ -31,17 +32,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("run", help="run folder written by landmarks/train.py")
     add_data_dir_flag(p)
-    p.add_argument("--dataset", choices=["ibug68", "muct"], default=None,
+    p.add_argument("--dataset", choices=DATASETS, default=None,
                    help="score another data set instead of the run's validation split")
     p.add_argument("--subsets", default=None, help="ibug68 folders to score (comma-separated)")
     p.add_argument("--skip-bad", action="store_true", help="skip bad rows/images")
-    p.add_argument("--batch-size", type=int, default=32, help="prediction batch size")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="prediction batch size")
+    p.add_argument("--out", default=None, help="folder for the figures and evaluation JSON "
+                                               "(default: the run folder)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
 
 def predict_points(model, cache: CropCache, batch_size: int) -> np.ndarray:
     size = model.input_shape[1]
-    ds = make_dataset(cache, size, batch_size, training=False).map(lambda x, y: x)
+    ds = make_dataset(cache, image_size=size, batch_size=batch_size, training=False)
+    ds = ds.map(lambda x, y: x)
     return model.predict(ds, verbose=0).reshape(len(cache.images), -1, 2)
 
 
@@ -86,56 +91,59 @@ def plot_per_landmark(errors: np.ndarray, baseline: np.ndarray, path) -> None:
     save_figure(fig, path)
 
 
-def evaluate_cache(model, cache: CropCache, train_cache: CropCache, split: str, out: Path,
+def evaluate_cache(model, cache: CropCache, *, mean_shape: np.ndarray, split: str, out: Path | None,
                    batch_size: int = 32, show_faces: bool = True) -> dict:  # fmt: skip
-    """Metrics of ``model`` and of the training mean shape on ``cache``; writes the figures."""
+    """Metrics of ``model`` and of the training ``mean_shape`` [K, 2] on ``cache``; the figures
+    go into ``out`` (None: no figures)."""
     true = crop_targets(cache)
     pred = predict_points(model, cache, batch_size)
-    shape = metrics.mean_shape(crop_targets(train_cache), train_cache.visible)
-    baseline = np.broadcast_to(shape, true.shape)
-    eyes = cache.eye_points
-    result = metrics.summary(pred, true, cache.visible, eyes, split)
-    result.update(metrics.summary(baseline, true, cache.visible, eyes, f"{split}_mean_shape"))
+    baseline = np.broadcast_to(np.asarray(mean_shape, np.float32), true.shape)
+    eyes, seen = cache.eye_points, cache.visible
+    result = metrics.summary(pred, true, seen, eyes, prefix=split)
+    result.update(metrics.summary(baseline, true, seen, eyes, prefix=f"{split}_mean_shape"))
     result[f"{split}_faces"] = len(true)
-
-    nme = metrics.nme_per_image(pred, true, cache.visible, eyes)
-    nme_base = metrics.nme_per_image(baseline, true, cache.visible, eyes)
-    plot_ced({"model": nme, "mean shape": nme_base}, out / f"ced_{split}.png")
-    plot_per_landmark(metrics.per_landmark_nme(pred, true, cache.visible, eyes),
-                      metrics.per_landmark_nme(baseline, true, cache.visible, eyes),
-                      out / f"per_landmark_{split}.png")  # fmt: skip
-    if show_faces:
-        plot_grid(cache, pred, true, out / f"predictions_{split}.png")
+    if out is not None:
+        nme = metrics.nme_per_image(pred, true, seen, eyes)
+        plot_ced({"model": nme, "mean shape": metrics.nme_per_image(baseline, true, seen, eyes)},
+                 out / f"ced_{split}.png")  # fmt: skip
+        plot_per_landmark(metrics.per_landmark_nme(pred, true, seen, eyes),
+                          metrics.per_landmark_nme(baseline, true, seen, eyes),
+                          out / f"per_landmark_{split}.png")  # fmt: skip
+        if show_faces:
+            plot_grid(cache, pred, true, out / f"predictions_{split}.png")
     return result
 
 
 def main(argv=None) -> None:
-    from landmarks.train import load_split
-
     args = parse_args(argv)
     run_dir = Path(args.run)
     model_path = saved_model_path(run_dir, "landmarks/train.py")
     config = read_json(run_dir / "config.json")
+    if not (run_dir / "mean_shape.json").exists():
+        raise DataError(f"{run_dir} has no mean_shape.json (written by landmarks/train.py since "
+                        "the run folders became self-contained); train it again")  # fmt: skip
+    shape = np.asarray(read_json(run_dir / "mean_shape.json")["points"], np.float32)
     if args.data_dir:
         config["data_dir"] = args.data_dir
-    model = keras.models.load_model(model_path)
-    size = model.input_shape[1]
-    train_set, val_set = load_split(config)
-    split, data = "val", val_set
     if args.dataset or args.subsets:
         dataset = args.dataset or config["dataset"]
         subsets = (args.subsets or config["subsets"]).split(",")
-        data = read_dataset(dataset, config.get("data_dir"), subsets, args.skip_bad)
+        data = read_dataset(dataset, config.get("data_dir"), subsets, skip_bad=args.skip_bad)
         split = f"{dataset}_{'_'.join(subsets)}" if dataset == "ibug68" else dataset
-    if 2 * data.points.shape[1] != model.output_shape[-1]:
+    else:
+        split, data = "val", load_split(config)[1]
+    model = keras.models.load_model(model_path)
+    if 2 * data.spec.num_points != model.output_shape[-1]:
         raise DataError(f"the model predicts {model.output_shape[-1] // 2} points but "
-                        f"{split} has {data.points.shape[1]}; score it on the same markup")
-    result = evaluate_cache(model, cache_crops(data, size), cache_crops(train_set, size), split,
-                            run_dir, args.batch_size,
-                            show_faces=config["dataset"] != "muct")  # fmt: skip
-    write_json(run_dir / f"evaluation_{split}.json", result)
-    for name, value in result.items():
-        print(f"  {name:>32s}: {value:.4f}")
+                        f"{split} has {data.spec.num_points}; score it on the same markup")
+    out = check_writable_folder(args.out or run_dir)
+    cache = cache_crops(data, model.input_shape[1], progress=not args.quiet)
+    result = evaluate_cache(model, cache, mean_shape=shape, split=split, out=None,
+                            batch_size=args.batch_size)
+    print_metrics(run_dir, result)  # before anything is written: a write error loses nothing
+    evaluate_cache(model, cache, mean_shape=shape, split=split, out=out,
+                   batch_size=args.batch_size, show_faces=data.spec.show_faces)
+    write_json(out / f"evaluation_{split}.json", result)
 
 
 if __name__ == "__main__":

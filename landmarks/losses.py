@@ -15,8 +15,12 @@ WING_W, WING_EPSILON = 0.1, 0.02  # Feng et al.'s w=10, ε=2 on a 100-unit scale
 N_LOSS_ALPHA, N_LOSS_BETA = 1.0, 1.0  # weights of |Δx|/W and |Δy|/H (W = H = 1 after scaling)
 
 
-def _as_points(y_true, y_pred):
-    """[B, 2K] → [B, K, 2] twice (pairs are (x_i, y_i), *not* [B, 2, K]) and the mask [B, K]."""
+def points_and_mask(y_true, y_pred):
+    """[B, 2K] targets and outputs → points [B, K, 2] twice and the visibility mask [B, K].
+
+    Pairs are (x_i, y_i), *not* [B, 2, K]; a true point at exactly (0, 0) is not visible. The
+    losses here and the NME metric all read their inputs through this one function.
+    """
     true = ops.reshape(y_true, (ops.shape(y_true)[0], -1, 2))
     pred = ops.reshape(ops.cast(y_pred, true.dtype), (ops.shape(y_pred)[0], -1, 2))
     visible = ops.any(ops.not_equal(true, 0.0), axis=-1)
@@ -41,7 +45,7 @@ def _safe_norm(squared):
 @keras.saving.register_keras_serializable(package="landmarks")
 def masked_euclidean(y_true, y_pred):
     """Mean Euclidean distance between predicted and true visible points."""
-    true, pred, visible = _as_points(y_true, y_pred)
+    true, pred, visible = points_and_mask(y_true, y_pred)
     delta = ops.where(visible[..., None], pred - true, 0.0)
     return _masked_mean(_safe_norm(ops.sum(delta**2, axis=-1)), visible)
 
@@ -49,21 +53,21 @@ def masked_euclidean(y_true, y_pred):
 @keras.saving.register_keras_serializable(package="landmarks")
 def masked_l1(y_true, y_pred):
     """Mean absolute error over the coordinates of visible points."""
-    true, pred, visible = _as_points(y_true, y_pred)
+    true, pred, visible = points_and_mask(y_true, y_pred)
     return _masked_mean(ops.abs(pred - true), visible)
 
 
 @keras.saving.register_keras_serializable(package="landmarks")
 def masked_mse(y_true, y_pred):
     """Mean squared error over the coordinates of visible points."""
-    true, pred, visible = _as_points(y_true, y_pred)
+    true, pred, visible = points_and_mask(y_true, y_pred)
     return _masked_mean((pred - true) ** 2, visible)
 
 
 @keras.saving.register_keras_serializable(package="landmarks")
 def wing(y_true, y_pred):
     """Wing loss (Feng et al., CVPR 2018) per coordinate: w·ln(1 + |x|/ε) below w, |x| − C above."""
-    true, pred, visible = _as_points(y_true, y_pred)
+    true, pred, visible = points_and_mask(y_true, y_pred)
     x = ops.abs(pred - true)
     c = WING_W - WING_W * math.log(1 + WING_W / WING_EPSILON)
     values = ops.where(x < WING_W, WING_W * ops.log1p(x / WING_EPSILON), x - c)
@@ -73,7 +77,7 @@ def wing(y_true, y_pred):
 @keras.saving.register_keras_serializable(package="landmarks")
 def n_loss(y_true, y_pred):
     """Mean over visible points of α·|Δx|/W + β·|Δy|/H (MDPI Applied Sciences 2020)."""
-    true, pred, visible = _as_points(y_true, y_pred)
+    true, pred, visible = points_and_mask(y_true, y_pred)
     delta = ops.abs(pred - true)
     return _masked_mean(N_LOSS_ALPHA * delta[..., 0] + N_LOSS_BETA * delta[..., 1], visible)
 

@@ -11,6 +11,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from landmarks.losses import points_and_mask
+
 THRESHOLDS = (0.08, 0.10)
 
 
@@ -58,7 +60,7 @@ def mean_shape(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
     return ((points * weights).sum(axis=0) / np.maximum(weights.sum(axis=0), 1)).astype(np.float32)
 
 
-def summary(pred, true, visible, eye_points, prefix: str) -> dict:
+def summary(pred, true, visible, eye_points, *, prefix: str) -> dict:
     """Flat metrics: ``<prefix>_nme``, ``_failure_rate_8``/``_10``, ``_auc_8``/``_10``."""
     nme = nme_per_image(pred, true, visible, eye_points)
     result = {f"{prefix}_nme": float(nme.mean())}
@@ -77,9 +79,8 @@ class NME(keras.metrics.Mean):
         self.eye_points = tuple(int(i) for i in eye_points)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        true = ops.reshape(y_true, (ops.shape(y_true)[0], -1, 2))
-        pred = ops.reshape(ops.cast(y_pred, true.dtype), (ops.shape(y_pred)[0], -1, 2))
-        visible = ops.cast(ops.any(ops.not_equal(true, 0.0), axis=-1), true.dtype)
+        true, pred, visible = points_and_mask(y_true, y_pred)
+        visible = ops.cast(visible, true.dtype)
         eyes = ops.norm(true[:, self.eye_points[0]] - true[:, self.eye_points[1]], axis=-1)
         errors = ops.norm(pred - true, axis=-1) * visible
         per_image = ops.sum(errors, axis=1) / ops.maximum(ops.sum(visible, axis=1), 1.0)

@@ -14,9 +14,13 @@ import keras
 import numpy as np
 from keras import layers
 
+from common.cli import check_choice
 from common.data import DataError
 
 BACKBONES = ("resnet50", "mobilenetv2", "small_cnn")
+# The smallest input each backbone takes (the small CNN halves the size five times).
+MIN_IMAGE_SIZE = {"resnet50": 32, "mobilenetv2": 32, "small_cnn": 31}
+WEIGHT_SUFFIXES = (".h5", ".keras")
 HEAD_ACTIVATIONS = ("sigmoid", "linear")
 POOLINGS = ("avg", "flatten")
 RESNET50_NOTOP = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -40,6 +44,14 @@ class Preprocess(layers.Layer):
         return {**super().get_config(), "mode": self.mode}
 
 
+def check_weights(weights: str | None) -> None:
+    """ValueError unless ``weights`` is none, imagenet or a path ending in .h5 / .keras."""
+    if weights in (None, "none", "imagenet") or str(weights).endswith(WEIGHT_SUFFIXES):
+        return
+    raise ValueError(f"--weights {weights!r}: expected none, imagenet, or a file ending in "
+                     f"{' or '.join(WEIGHT_SUFFIXES)}")  # fmt: skip
+
+
 def small_cnn(input_shape, widths=(32, 64, 128, 256)) -> keras.Model:
     """A strided 5x5 stem, then four stages of two 3x3 conv + batch norm + ReLU and a 2x2 pool."""
     inputs = keras.Input(input_shape)
@@ -53,8 +65,12 @@ def small_cnn(input_shape, widths=(32, 64, 128, 256)) -> keras.Model:
     return keras.Model(inputs, x, name="small_cnn")
 
 
-def build_backbone(name: str, image_size: int, weights: str | None) -> tuple[keras.Model, str]:
+def build_backbone(name: str, image_size: int, *, weights: str | None) -> tuple[keras.Model, str]:
     """The feature extractor (``include_top=False``) and its preprocessing mode."""
+    check_choice("backbone", name, BACKBONES)
+    if image_size < MIN_IMAGE_SIZE[name]:
+        raise ValueError(f"{name} needs images of at least {MIN_IMAGE_SIZE[name]} px, "
+                         f"got {image_size}")  # fmt: skip
     shape = (image_size, image_size, 3)
     if name == "small_cnn":
         if weights == "imagenet":
@@ -62,10 +78,8 @@ def build_backbone(name: str, image_size: int, weights: str | None) -> tuple[ker
         return small_cnn(shape), "tf"
     if name == "mobilenetv2":
         app, mode = keras.applications.MobileNetV2, "tf"
-    elif name == "resnet50":
-        app, mode = keras.applications.ResNet50, "caffe"
     else:
-        raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
+        app, mode = keras.applications.ResNet50, "caffe"
     if weights == "imagenet":
         try:
             return app(include_top=False, weights="imagenet", input_shape=shape), mode
@@ -82,6 +96,7 @@ def build_backbone(name: str, image_size: int, weights: str | None) -> tuple[ker
 def build_model(
     num_landmarks: int,
     image_size: int,
+    *,
     backbone: str = "resnet50",
     weights: str | None = None,
     head_activation: str = "sigmoid",
@@ -94,15 +109,15 @@ def build_model(
     (``.h5`` / ``.weights.h5``) or a whole landmark model saved as ``.keras`` with the same
     architecture (to continue from it).
     """
-    if head_activation not in HEAD_ACTIVATIONS:
-        raise ValueError(f"unknown head activation {head_activation!r}; "
-                         f"choose one of {', '.join(HEAD_ACTIVATIONS)}")  # fmt: skip
+    check_choice("head activation", head_activation, HEAD_ACTIVATIONS)
+    check_choice("pooling", pooling, POOLINGS)
+    check_weights(weights)
     weights = None if weights in (None, "none") else weights
     weights_file = Path(weights) if weights not in (None, "imagenet") else None
     if weights_file is not None and not weights_file.exists():
         raise DataError(f"weights file {weights_file} not found")
     features, mode = build_backbone(
-        backbone, image_size, "imagenet" if weights == "imagenet" else None
+        backbone, image_size, weights="imagenet" if weights == "imagenet" else None
     )
     if weights_file is not None and weights_file.suffix == ".h5":
         features.load_weights(weights_file)
@@ -110,8 +125,6 @@ def build_model(
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = Preprocess(mode, name="preprocess")(inputs)
     x = features(x)
-    if pooling not in POOLINGS:
-        raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
     x = layers.GlobalAveragePooling2D()(x) if pooling == "avg" else layers.Flatten()(x)
     bias = "zeros"
     if initial_points is not None:

@@ -46,6 +46,7 @@ def face_boxes(points: np.ndarray, visible: np.ndarray, margin: float) -> np.nda
 def cache_crops(
     data: LandmarkSet,
     image_size: int,
+    *,
     margin: float = 0.25,
     context: float = 1.25,
     progress: bool = True,
@@ -69,8 +70,8 @@ def cache_crops(
         if bar is not None and (i % 50 == 0 or i == len(data) - 1):
             bar.update(i + 1)
     points[~data.visible] = 0
-    return CropCache(images, points, data.visible.copy(), context, list(data.flip_permutation),
-                     tuple(data.eye_points))  # fmt: skip
+    return CropCache(images, points, data.visible.copy(), context,
+                     list(data.spec.flip_permutation), tuple(data.spec.eye_points))  # fmt: skip
 
 
 def face_box_in_cache(cache: CropCache) -> tuple[float, float]:
@@ -110,10 +111,13 @@ def to_target(points, visible):
 
 def make_dataset(
     cache: CropCache,
+    *,
     image_size: int,
     batch_size: int,
     training: bool,
     seed: int = 0,
+    epochs: int = 1,
+    first_epoch: int = 0,
     augment: bool = True,
     scale_jitter: float = 0.1,
     shift_jitter: float = 0.08,
@@ -121,32 +125,35 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """Batches of (images float32 [B, S, S, 3] in 0..255, targets [B, 2K]).
 
-    Training data is shuffled and repeated forever (use ``steps_per_epoch``) and, with
-    ``augment``, its face box randomly scaled and shifted, half of it flipped, its brightness
-    varied. Every random choice comes from a per-example seed, so a seed gives the same batches
-    whatever the parallelism.
+    Evaluation data: every face once, in order. Training data: epochs ``first_epoch`` to
+    ``epochs - 1``, each ``len // batch_size`` full batches of a fresh permutation (the few
+    faces past the last full batch sit that epoch out) and, with ``augment``, each face box
+    randomly scaled and shifted, half of the faces flipped, the brightness varied. Every random
+    choice is a function of (seed, epoch, face), so a resumed run sees the same batches as one
+    that was never interrupted, whatever the parallelism.
     """
     cached = float(cache.images.shape[1] - 1)
     offset, face_side = face_box_in_cache(cache)
     centre_box = tf.constant([offset, offset, face_side])
     permutation = tf.constant(cache.flip_permutation)
     # The crops live once in a TF variable (a captured constant or from_tensor_slices would be
-    # embedded in the dataset graph, a second copy), and the shuffle buffer holds indices.
+    # embedded in the dataset graph, a second copy), and the pipeline passes indices.
     images, all_points, all_visible = (
         tf.Variable(a, trainable=False) for a in (cache.images, cache.points, cache.visible)
     )
-    ds = tf.data.Dataset.range(len(cache.images))
+    count = len(cache.images)
 
     def example(i):
         return images[i], all_points[i], all_visible[i]
 
-    def evaluate(i):
+    def evaluate(i, epoch=None):
         crop, points, visible = _crop(*example(i), centre_box, image_size)
         return crop, to_target(points, visible)
 
-    def augment_example(i, seeds):
+    def augment_example(i, epoch):
         image, points, visible = example(i)
-        s = tf.random.stateless_uniform([5], seed=seeds, minval=-1.0, maxval=1.0)
+        face_seed = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + epoch, tf.cast(i, tf.int64)])
+        s = tf.random.stateless_uniform([5], seed=face_seed, minval=-1.0, maxval=1.0)
         side = face_side * (1.0 + scale_jitter * s[0])
         centre = cached / 2 + shift_jitter * face_side * s[1:3]
         box = tf.concat([centre - side / 2, [side]], axis=0)
@@ -158,14 +165,24 @@ def make_dataset(
         crop = tf.clip_by_value(crop * (1.0 + brightness_jitter * s[4]), 0.0, 255.0)
         return crop, to_target(points, visible)
 
-    if training:
-        ds = ds.shuffle(len(cache.images), seed=seed, reshuffle_each_iteration=True).repeat()
-        if augment:
-            seeds = tf.data.Dataset.random(seed=seed).batch(2)
-            ds = tf.data.Dataset.zip((ds, seeds)).map(augment_example,
-                                                      num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            ds = ds.map(evaluate, num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        ds = ds.map(evaluate, num_parallel_calls=tf.data.AUTOTUNE)
+    if not training:
+        ds = tf.data.Dataset.range(count).map(evaluate, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if count < batch_size:
+        raise ValueError(f"{count} training faces do not fill one batch of {batch_size}; "
+                         "lower --batch-size")  # fmt: skip
+    used = count // batch_size * batch_size
+
+    def epoch_faces(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int64), seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(order[:used]).map(lambda i: (i, epoch))
+
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_faces)
+    ds = ds.map(augment_example if augment else evaluate, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(cache: CropCache, batch_size: int) -> int:
+    """Full batches per training epoch (see ``make_dataset``)."""
+    return len(cache.images) // batch_size

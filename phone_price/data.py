@@ -40,7 +40,17 @@ def phone_price_path(which: str = "train", data_dir=None) -> Path:
     return fetch(f"phone_price/{name}", _SOURCE + name, sha256, data_dir)
 
 
-def read_phone_csv(path, labeled: bool = True) -> pd.DataFrame:
+def load_labeled(csv=None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
+    """``x, y`` of a user's labeled CSV (validated, never hash-checked), else of the canonical
+    Kaggle ``train.csv`` under the data root (hash-checked, downloaded if missing)."""
+    path = Path(csv) if csv else phone_price_path("train", data_dir)
+    if csv and not path.is_file():
+        raise DataError(f"--csv {path} not found; give the path of a CSV in Kaggle's format "
+                        f"({', '.join(FEATURES[:3])}, …, {LABEL})")  # fmt: skip
+    return features_and_labels(read_phone_csv(path))
+
+
+def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
     """Read and validate a phone-price CSV.
 
     Labeled files need exactly the 20 features and ``price_range`` (0..3); unlabeled files need
@@ -52,6 +62,8 @@ def read_phone_csv(path, labeled: bool = True) -> pd.DataFrame:
     expected = FEATURES + [LABEL] if labeled else [ID] + FEATURES
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a UTF-8 text file; save it as CSV") from None
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{path} is empty; expected a header line with {', '.join(expected)}"
@@ -93,7 +105,24 @@ def read_phone_csv(path, labeled: bool = True) -> pd.DataFrame:
             )
         numeric[LABEL] = labels.astype(int)
     else:
-        numeric[ID] = numeric[ID].astype(int)
+        ids = numeric[ID]
+        not_whole = ids != ids.round()
+        if not_whole.any():
+            row = int(np.flatnonzero(not_whole.to_numpy())[0])
+            raise DataError(f"{path}, line {row + 2}, column {ID}: {frame[ID].iloc[row]!r} is "
+                            "not a whole number; ids must be integers")  # fmt: skip
+        repeated = ids.duplicated()
+        if repeated.any():
+            row = int(np.flatnonzero(repeated.to_numpy())[0])
+            raise DataError(f"{path}, line {row + 2}, column {ID}: id {int(ids.iloc[row])} "
+                            "appears twice; ids must be unique")  # fmt: skip
+        numeric[ID] = ids.astype(int)
+    infinite = ~np.isfinite(numeric[FEATURES].to_numpy(np.float64))
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        raise DataError(f"{path}, line {row + 2}, column {FEATURES[col]}: "
+                        f"{frame[FEATURES[col]].iloc[row]!r} is not finite; every feature must "
+                        "be a finite number")  # fmt: skip
     return numeric[expected]
 
 
@@ -103,7 +132,7 @@ def features_and_labels(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def split_indices(
-    y: np.ndarray, seed: int, test_size: float = 0.2, val_size: float = 0.2
+    y: np.ndarray, *, seed: int, test_size: float = 0.2, val_size: float = 0.2
 ) -> dict[str, np.ndarray]:
     """Stratified ``train`` / ``val`` / ``test`` row indices.
 
@@ -111,6 +140,10 @@ def split_indices(
     (``val_size`` of the non-test rows), so nothing about the test rows chooses anything.
     """
     rows = np.arange(len(y))
-    dev, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
-    train, val = train_test_split(dev, test_size=val_size, stratify=y[dev], random_state=seed)
+    try:
+        dev, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
+        train, val = train_test_split(dev, test_size=val_size, stratify=y[dev], random_state=seed)
+    except ValueError as exc:  # too few rows of a class for a stratified split
+        raise DataError(f"{len(y)} labeled rows cannot be split into stratified train / "
+                        f"validation / test parts ({exc}); give more rows of each class") from exc
     return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}

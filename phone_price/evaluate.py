@@ -14,22 +14,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+from sklearn.metrics import classification_report, confusion_matrix
 
-from common.cli import add_data_dir_flag, run_cli
+from common.cli import add_data_dir_flag, print_metrics, run_cli
 from common.normalization import apply_normalization, load_normalization
 from common.plotting import plot_confusion_matrix
-from common.runs import read_json, saved_model_path, write_csv, write_json, write_text
-from phone_price.data import (
-    CLASSES,
-    FEATURES,
-    ID,
-    LABEL,
-    features_and_labels,
-    phone_price_path,
-    read_phone_csv,
+from common.runs import (
+    check_writable_folder,
+    read_json,
+    saved_model_path,
+    write_csv,
+    write_json,  # fmt: skip
+    write_text,
 )
+from phone_price.baselines import logistic_baseline
+from phone_price.data import CLASSES, FEATURES, ID, LABEL, load_labeled, read_phone_csv
+from phone_price.metrics import scores
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,20 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="unlabeled CSV (id + 20 features) to predict instead of scoring")
     p.add_argument("--output", default=None,
                    help="predictions CSV (default: <run>/predictions.csv)")
+    p.add_argument("--out", default=None,
+                   help="folder for the evaluation files (default: the run folder)")
     return p.parse_args(argv)
-
-
-def logistic_baseline(x_train, y_train, x_eval) -> np.ndarray:
-    """Multinomial logistic regression (scikit-learn defaults, more iterations) predictions."""
-    model = LogisticRegression(max_iter=5000)
-    return model.fit(x_train, y_train).predict(x_eval)
-
-
-def scores(y_true, y_pred) -> dict:
-    return {
-        "accuracy": accuracy_score(y_true, y_pred),
-        "macro_f1": f1_score(y_true, y_pred, average="macro"),
-    }
 
 
 def load_run(run_dir: Path):
@@ -74,35 +63,41 @@ def predict_file(run_dir: Path, csv_path, output) -> pd.DataFrame:
     """Write ``id,price_range`` for every row of an unlabeled CSV; return the frame."""
     from phone_price.model import predict_classes
 
-    model, stats = load_run(run_dir)
     frame = read_phone_csv(csv_path, labeled=False)
+    check_writable_folder(Path(output).parent)
+    model, stats = load_run(run_dir)
     x = apply_normalization(frame[FEATURES].to_numpy(np.float32), stats)
     predictions = pd.DataFrame({ID: frame[ID], LABEL: predict_classes(model, x)})
     write_csv(output, predictions)
     return predictions
 
 
-def evaluate(run_dir: Path, split: str, data_dir=None) -> dict:
-    """Model and logistic regression on the run's split; writes evaluation.{json,md} and a PNG."""
+def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) -> dict:
+    """Model and logistic regression on the run's split (its own rows, normalization and CSV);
+    prints the figures, then writes evaluation_<split>.{json,md} and a confusion PNG."""
     from phone_price.model import predict_classes
 
+    out = check_writable_folder(out or run_dir)
     model, stats = load_run(run_dir)
+    config = read_json(run_dir / "config.json")
     rows = {k: np.asarray(v) for k, v in read_json(run_dir / "split.json").items()}
-    x, y = features_and_labels(read_phone_csv(phone_price_path("train", data_dir)))
+    x, y = load_labeled(config.get("csv"), data_dir or config.get("data_dir"))
     x_train = apply_normalization(x[rows["train"]], stats)
     x_eval = apply_normalization(x[rows[split]], stats)
     y_eval = y[rows[split]]
     predicted = predict_classes(model, x_eval)
     baseline = logistic_baseline(x_train, y[rows["train"]], x_eval)
 
-    result = {f"{split}_{k}": v for k, v in scores(y_eval, predicted).items()}
-    result.update({f"{split}_logreg_{k}": v for k, v in scores(y_eval, baseline).items()})
-    write_json(run_dir / f"evaluation_{split}.json", result)
+    result = scores(y_eval, predicted, prefix=f"{split}_")
+    result.update(scores(y_eval, baseline, prefix=f"{split}_logreg_"))
+    print_metrics(run_dir, result)
+    write_json(out / f"evaluation_{split}.json", result)
 
     cm = confusion_matrix(y_eval, predicted, labels=range(len(CLASSES)))
-    plot_confusion_matrix(cm, CLASSES, run_dir / f"confusion_{split}.png",
+    plot_confusion_matrix(cm, CLASSES, out / f"confusion_{split}.png",
                           title=f"{split} split, {len(y_eval)} phones")
-    report = classification_report(y_eval, predicted, target_names=CLASSES, digits=3)
+    report = classification_report(y_eval, predicted, labels=range(len(CLASSES)),
+                                   target_names=CLASSES, digits=3, zero_division=0)
     table = pd.DataFrame(
         {"model": [run_dir.name, "logistic regression"],
          "accuracy": [result[f"{split}_accuracy"], result[f"{split}_logreg_accuracy"]],
@@ -114,7 +109,7 @@ def evaluate(run_dir: Path, split: str, data_dir=None) -> dict:
         f"{table.to_markdown(index=False, floatfmt='.4f')}\n\n"
         f"Per-class report of the network:\n\n```\n{report}```\n"
     )
-    write_text(run_dir / f"evaluation_{split}.md", text)
+    write_text(out / f"evaluation_{split}.md", text)
     print(text)
     return result
 
@@ -127,7 +122,7 @@ def main(argv=None) -> None:
         predictions = predict_file(run_dir, args.predict, output)
         print(f"wrote {len(predictions)} predictions to {output}")
     else:
-        evaluate(run_dir, args.split, args.data_dir)
+        evaluate(run_dir, args.split, args.data_dir, Path(args.out) if args.out else None)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
     python reuters_losses/evaluate.py \
         results/reuters_losses/adam-20ep/softmax-categorical_crossentropy-seed0
 
-Uses the run's kept checkpoint (best validation accuracy). Writes evaluation.json, evaluation.md
-and confusion.png into the run folder.
+Uses the run's kept checkpoint. Prints the figures, then writes evaluation.json, evaluation.md
+and confusion.png into the run folder (or --out).
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, top_k_accuracy_score
+from sklearn.metrics import confusion_matrix
 
-from common.cli import add_data_dir_flag, positive_int, run_cli
+import reuters_losses.model  # noqa: F401  (registers RescaledMSE for loading)
+from common.cli import add_data_dir_flag, positive_int, print_metrics, run_cli
 from common.plotting import plot_confusion_matrix
-from common.runs import read_json, saved_model_path, write_json, write_text
+from common.runs import check_writable_folder, read_json, saved_model_path, write_json, write_text
 from reuters_losses.data import NUM_CLASSES, load_reuters
+from reuters_losses.metrics import scores
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,6 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("run", help="run folder written by reuters_losses/train.py or sweep.py")
     add_data_dir_flag(p)
     p.add_argument("--top", type=positive_int, default=10, help="confused topic pairs to list")
+    p.add_argument("--out", default=None, help="folder for the evaluation files (default: the run)")
     return p.parse_args(argv)
 
 
@@ -43,35 +46,27 @@ def most_confused(cm: np.ndarray, top: int) -> pd.DataFrame:
     return frame[frame["wires"] > 0]
 
 
-def scores(labels: np.ndarray, outputs: np.ndarray) -> dict:
-    predicted = outputs.argmax(axis=1)
-    return {
-        "test_accuracy": accuracy_score(labels, predicted),
-        "test_macro_f1": f1_score(labels, predicted, average="macro", zero_division=0),
-        "test_top3_accuracy": top_k_accuracy_score(labels, outputs, k=3,
-                                                   labels=np.arange(NUM_CLASSES)),
-    }  # fmt: skip
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     run_dir = Path(args.run)
     model_path = saved_model_path(run_dir, "reuters_losses/train.py")
     config = read_json(run_dir / "config.json")
     data = load_reuters(args.data_dir or config.get("data_dir"), config["num_words"])
+    out = check_writable_folder(args.out or run_dir)
     outputs = keras.models.load_model(model_path).predict(data["x_test"], verbose=0)
     labels = data["labels_test"]
     result = scores(labels, outputs)
-    write_json(run_dir / "evaluation.json", result)
+    print_metrics(run_dir, result)
+    write_json(out / "evaluation.json", result)
 
     cm = confusion_matrix(labels, outputs.argmax(axis=1), labels=range(NUM_CLASSES))
-    plot_confusion_matrix(cm, list(range(NUM_CLASSES)), run_dir / "confusion.png",
+    plot_confusion_matrix(cm, list(range(NUM_CLASSES)), out / "confusion.png",
                           title=f"{config['activation']} + {config['loss']}")  # fmt: skip
     table = pd.DataFrame([result]).to_markdown(index=False, floatfmt=".4f")
     confused = most_confused(cm, args.top).to_markdown(index=False)
     text = (f"# {run_dir.name} on the test split ({len(labels)} wires)\n\n{table}\n\n"
             f"Most confused topic pairs:\n\n{confused}\n")  # fmt: skip
-    write_text(run_dir / "evaluation.md", text)
+    write_text(out / "evaluation.md", text)
     print(text)
 
 

@@ -81,7 +81,7 @@ def test_ibug_reader_on_the_real_files(data_dir):
 
 def test_split_by_subject_is_person_disjoint(data_dir):
     muct = read_muct(data_dir)
-    train, val = split_by_subject(muct.subjects, 0.3, seed=0)
+    train, val = split_by_subject(muct.subjects, val_fraction=0.3, seed=0)
     assert not {muct.subjects[i] for i in train} & {muct.subjects[i] for i in val}
     assert len(train) + len(val) == 101
 
@@ -119,8 +119,9 @@ def test_bad_files_fail_or_are_skipped_and_counted(tmp_path, data_dir):
     pts.write_text("\n".join(pts.read_text().splitlines()[:-3]))  # drops two points and "}"
     with pytest.raises(DataError, match="--skip-bad"):
         read_ibug68(tmp_path, ["afw"])
-    with pytest.warns(UserWarning, match="skipped 2 bad"):
-        assert len(read_ibug68(tmp_path, ["afw"], skip_bad=True)) == 2
+    faces = read_ibug68(tmp_path, ["afw"], skip_bad=True)
+    assert len(faces) == 2 and len(faces.skipped) == 2
+    assert {s["item"] for s in faces.skipped} == {str(victims[0]), str(pts)}
 
 
 def test_muct_row_with_wrong_column_count(tmp_path, data_dir):
@@ -135,8 +136,8 @@ def test_muct_row_with_wrong_column_count(tmp_path, data_dir):
         shutil.copy(data_dir / "muct" / "jpg" / f"{name}.jpg", muct / "jpg")
     with pytest.raises(DataError, match="line 3: 153 columns, expected 154"):
         read_muct(tmp_path)
-    with pytest.warns(UserWarning, match="skipped 1 bad"):
-        assert len(read_muct(tmp_path, skip_bad=True)) == len(rows) - 2
+    muct = read_muct(tmp_path, skip_bad=True)
+    assert len(muct) == len(rows) - 2 and len(muct.skipped) == 1
 
 
 def test_missing_data_is_one_clear_line(tmp_path):
@@ -150,7 +151,8 @@ def test_pipeline_shapes_ranges_and_masking(data_dir):
     muct = read_muct(data_dir).subset(range(12))
     cache = cache_crops(muct, 64, progress=False)
     assert cache.images.dtype == np.uint8 and cache.images.shape == (12, 80, 80, 3)
-    images, targets = next(iter(make_dataset(cache, 64, 12, training=False)))
+    images, targets = next(iter(make_dataset(cache, image_size=64, batch_size=12,
+                                             training=False)))
     assert images.shape == (12, 64, 64, 3) and targets.shape == (12, 152)
     targets = targets.numpy().reshape(12, 76, 2)
     hidden = ~muct.visible
@@ -158,16 +160,18 @@ def test_pipeline_shapes_ranges_and_masking(data_dir):
     seen = targets[muct.visible]
     assert seen.min() > 0.0 and seen.max() < 1.0  # the face box holds every visible point
 
-    images, targets = next(iter(make_dataset(cache, 64, 12, training=True, seed=3)))
-    again = next(iter(make_dataset(cache, 64, 12, training=True, seed=3)))
+    images, targets = next(iter(make_dataset(cache, image_size=64, batch_size=12, training=True,
+                                             seed=3)))
+    again = next(iter(make_dataset(cache, image_size=64, batch_size=12, training=True, seed=3)))
     np.testing.assert_array_equal(targets.numpy(), again[1].numpy())
     assert float(tf.reduce_max(images)) <= 255.0
 
 
 def test_training_without_augmentation_only_shuffles(data_dir):
     cache = cache_crops(read_muct(data_dir).subset(range(8)), 48, progress=False)
-    _, plain = next(iter(make_dataset(cache, 48, 8, training=False)))
-    _, shuffled = next(iter(make_dataset(cache, 48, 8, training=True, augment=False, seed=1)))
+    _, plain = next(iter(make_dataset(cache, image_size=48, batch_size=8, training=False)))
+    _, shuffled = next(iter(make_dataset(cache, image_size=48, batch_size=8, training=True,
+                                         augment=False, seed=1)))
     order = lambda t: t.numpy()[np.lexsort(t.numpy().T)]  # noqa: E731
     np.testing.assert_array_equal(order(shuffled), order(plain))
     assert not np.array_equal(shuffled.numpy(), plain.numpy())

@@ -14,7 +14,7 @@ from tests.test_landmarks_data import make_ibug_folder
 @pytest.mark.parametrize("backbone", ["small_cnn", "mobilenetv2", "resnet50"])
 @pytest.mark.parametrize("activation", ["sigmoid", "linear"])
 def test_output_shape_and_range(backbone, activation):
-    model = build_model(5, 32, backbone, head_activation=activation)
+    model = build_model(5, 32, backbone=backbone, head_activation=activation)
     images = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
     out = model.predict(images, verbose=0)
     assert out.shape == (3, 10)
@@ -25,19 +25,19 @@ def test_output_shape_and_range(backbone, activation):
 
 
 def test_weights_from_a_local_file(tmp_path):
-    source = build_model(68, 32, "resnet50")
+    source = build_model(68, 32, backbone="resnet50")
     backbone = source.get_layer("resnet50")
     backbone.save_weights(tmp_path / "backbone.weights.h5")
     source.save(tmp_path / "whole.keras")
 
-    from_h5 = build_model(68, 32, "resnet50", weights=str(tmp_path / "backbone.weights.h5"))
+    from_h5 = build_model(68, 32, backbone="resnet50", weights=str(tmp_path / "backbone.weights.h5"))
     for a, b in zip(backbone.weights, from_h5.get_layer("resnet50").weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    from_keras = build_model(68, 32, "resnet50", weights=str(tmp_path / "whole.keras"))
+    from_keras = build_model(68, 32, backbone="resnet50", weights=str(tmp_path / "whole.keras"))
     for a, b in zip(source.weights, from_keras.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     with pytest.raises(DataError, match="not found"):
-        build_model(68, 32, "resnet50", weights=str(tmp_path / "missing.h5"))
+        build_model(68, 32, backbone="resnet50", weights=str(tmp_path / "missing.h5"))
 
 
 def test_imagenet_offline_is_one_line_naming_the_file(monkeypatch):
@@ -46,7 +46,7 @@ def test_imagenet_offline_is_one_line_naming_the_file(monkeypatch):
 
     monkeypatch.setattr(keras.applications, "ResNet50", offline)
     with pytest.raises(DataError) as err:
-        build_model(68, 64, "resnet50", weights="imagenet")
+        build_model(68, 64, backbone="resnet50", weights="imagenet")
     assert "\n" not in str(err.value) and RESNET50_NOTOP in str(err.value)
     assert "~/.keras/models/" in str(err.value)
 
@@ -59,7 +59,8 @@ def test_tiny_run_writes_everything_and_the_model_evaluates(tmp_path, data_dir):
             "1", "--batch-size", "8", "--out", str(out), "--quiet"]  # fmt: skip
     metrics = train.run(vars(train.parse_args(argv)))
     for name in ["config.json", "history.csv", "metrics.json", "model.keras", "curves.png",
-                 "ced_val.png", "per_landmark_val.png", "predictions_val.png", "split.json"]:
+                 "ced_val.png", "per_landmark_val.png", "predictions_val.png", "split.json",
+                 "mean_shape.json", "data_report.json"]:
         assert (out / name).exists(), name
     assert any((out / "tensorboard").rglob("events.out.tfevents.*"))
     assert not (out / "backup").exists()

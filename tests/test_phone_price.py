@@ -7,7 +7,7 @@ import pytest
 from common.data import DataError
 from common.normalization import fit_normalization
 from phone_price import train
-from phone_price.data import FEATURES, LABEL, features_and_labels, read_phone_csv, split_indices
+from phone_price.data import FEATURES, ID, LABEL, features_and_labels, read_phone_csv, split_indices
 from phone_price.evaluate import predict_file
 
 
@@ -155,7 +155,7 @@ def test_cross_validation_reports_mean_and_std(tmp_path, data_dir):
 def test_bad_flags_fail_clearly(capsys):
     with pytest.raises(SystemExit):
         train.parse_args(["--epochs", "0"])
-    assert "positive integer" in capsys.readouterr().err
+    assert "must be in [1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train.parse_args(["--cv", "1"])
     assert "--cv" in capsys.readouterr().err

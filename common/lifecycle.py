@@ -1,0 +1,225 @@
+"""The one run lifecycle every train.py shares: seed, fit with a resumable backup, keep the best
+epoch, record the history and curves, and hand back the kept checkpoint.
+
+Resuming is exact: every epoch's randomness (shuffle order, dropout masks, augmentation) is a
+function of the seed and the epoch number, and the backup holds the weights, the optimizer, the
+history and the state of the callbacks. So a run interrupted at any point and started again with
+the same command ends with the same metrics as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from common.data import DataError
+from common.plotting import plot_training_curves
+from common.runs import atomic_path, finish_run, read_json, write_csv, write_json
+
+BACKUP = "backup"
+# Counters of Keras callbacks that decide what happens next (EarlyStopping, ReduceLROnPlateau).
+CALLBACK_STATE = ("wait", "best", "best_epoch", "cooldown_counter", "stopped_epoch")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and make TensorFlow's ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def epoch_seed(seed: int, epoch) -> tf.Tensor:
+    """The stateless seed of one epoch: the same pair whether or not the run was resumed."""
+    return tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
+
+
+def shuffled_batches(x, y, *, batch_size: int, seed: int, epochs: int):
+    """``(batches, steps_per_epoch)`` for arrays: ``batches(first_epoch)`` is a tf.data stream
+    of every epoch from ``first_epoch`` on, each a fresh permutation keyed by (seed, epoch)."""
+    x, y = tf.constant(x), tf.constant(y)
+    n = int(x.shape[0])
+
+    def epoch_order(epoch):
+        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=epoch_seed(seed, epoch))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def batches(first_epoch: int) -> tf.data.Dataset:
+        ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_order)
+        return ds.map(lambda rows: (tf.gather(x, rows), tf.gather(y, rows))).prefetch(2)
+
+    return batches, math.ceil(n / batch_size)
+
+
+class EpochSeeds(keras.callbacks.Callback):
+    """Before each epoch, set every SeedGenerator of the model (dropout, noise) from the seed and
+    the epoch, so the masks do not depend on how many epochs this process has run."""
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        states = [v for v in self.model.variables if v.path.endswith("seed_generator_state")]
+        for i, state in enumerate(states):
+            state.assign(np.array([self.seed * 7919 + i, epoch << 32], np.int64))
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """Each epoch: the history row, the best checkpoint (``model.keras``) when ``monitor``
+    improved, and the backup that a rerun resumes from — each file whole or not at all."""
+
+    def __init__(self, run_dir: Path, *, monitor: str, mode: str, peers=(), state=None):
+        super().__init__()
+        self.run_dir, self.monitor, self.mode, self.peers = run_dir, monitor, mode, list(peers)
+        state = state or {}
+        self.rows = state.get("history", [])
+        self.best = state.get("best")
+        self.best_epoch = state.get("best_epoch")
+        self.peer_state = state.get("callbacks", {})
+
+    def on_train_begin(self, logs=None):
+        for peer in self.peers:  # after their own on_train_begin reset them (recorder runs last)
+            for name, value in self.peer_state.get(type(peer).__name__, {}).items():
+                setattr(peer, name, value)
+
+    def improved(self, value) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        if self.best is None or not self.monitor:
+            return True
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        self.rows.append({"epoch": epoch, **logs})
+        write_csv(self.run_dir / "history.csv", pd.DataFrame(self.rows))
+        value = logs.get(self.monitor) if self.monitor else float(epoch)  # None: keep the last
+        if self.improved(value):
+            self.best, self.best_epoch = value, epoch + 1
+            atomic_path(self.run_dir / "model.keras", self.model.save)
+        self.save_backup(epoch + 1)
+
+    def on_train_end(self, logs=None):
+        if self.model.stop_training and self.rows:  # early stopping or NaN: nothing to resume
+            self.save_backup(len(self.rows), stopped=True)
+
+    def save_backup(self, epochs_done: int, stopped: bool = False) -> None:
+        folder = self.run_dir / BACKUP
+        name = f"epoch{epochs_done}.weights.h5"
+        atomic_path(folder / name, self.model.save_weights)
+        peers = {type(p).__name__: {a: float(getattr(p, a)) for a in CALLBACK_STATE
+                                    if isinstance(getattr(p, a, None), int | float | np.number)}
+                 for p in self.peers}  # fmt: skip
+        write_json(folder / "state.json", {
+            "epochs_done": epochs_done, "weights": name, "best": self.best,
+            "best_epoch": self.best_epoch, "history": self.rows, "callbacks": peers,
+            "stopped": stopped,
+        })  # fmt: skip
+        for old in folder.glob("epoch*.weights.h5"):  # state.json now names the new file
+            if old.name != name:
+                old.unlink(missing_ok=True)
+
+
+def load_backup(run_dir: Path, model: keras.Model) -> dict | None:
+    """Restore ``model`` (weights and optimizer) from the run's backup; its state, or None."""
+    folder = run_dir / BACKUP
+    if not (folder / "state.json").exists():
+        return None
+    state = read_json(folder / "state.json")
+    try:
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(folder / state["weights"])
+    except Exception as exc:  # h5py/Keras raise many types for a damaged or foreign file
+        raise DataError(f"the backup in {folder} cannot be restored ({type(exc).__name__}); "
+                        "pass --overwrite to start the run again") from exc  # fmt: skip
+    return state
+
+
+def fit_and_record(
+    model: keras.Model,
+    train_batches: Callable[[int], tf.data.Dataset],
+    val_data,
+    run_dir,
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    monitor: str | None,
+    mode: str = "max",
+    seed: int,
+    callbacks=(),
+    quiet: bool = False,
+    curves=("loss",),
+    title: str = "",
+) -> tuple[keras.Model, pd.DataFrame]:
+    """Train (or resume) ``model`` and return the kept checkpoint and the history.
+
+    ``train_batches(first_epoch)`` gives the training batches of epochs ``first_epoch`` on (see
+    ``shuffled_batches``); ``val_data`` is what Keras' ``validation_data`` takes. The checkpoint
+    with the best ``monitor`` (``None``: the last epoch) is kept as ``model.keras``;
+    ``history.csv`` and ``curves.png`` are written; a loss that becomes NaN stops training with
+    one line on stderr.
+    """
+    run_dir = Path(run_dir)
+    state = load_backup(run_dir, model) or {}
+    first_epoch = state.get("epochs_done", 0)
+    if first_epoch:
+        print(f"resuming {run_dir} after epoch {first_epoch}", file=sys.stderr)
+    peers = list(callbacks)
+    recorder = RunRecorder(run_dir, monitor=monitor, mode=mode, peers=peers, state=state)
+    nan_stop = keras.callbacks.TerminateOnNaN()
+    everything = [EpochSeeds(seed), *peers, nan_stop,
+                  keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
+                  recorder]  # fmt: skip
+    if not quiet:
+        everything.append(epoch_progress())
+    if first_epoch < epochs and not state.get("stopped"):
+        model.fit(train_batches(first_epoch), validation_data=val_data, epochs=epochs,
+                  initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch,
+                  callbacks=everything, shuffle=False, verbose=0)  # fmt: skip
+    history = pd.DataFrame(recorder.rows)
+    if len(history) and not np.isfinite(history["loss"].iloc[-1]):
+        print(f"warning: the loss became NaN in epoch {len(history)}; training stopped "
+              "(lower --lr or normalize the inputs)", file=sys.stderr)  # fmt: skip
+    if recorder.best is None:
+        raise DataError(f"{monitor} was never a finite number, so no checkpoint was kept in "
+                        f"{run_dir}; lower --lr or normalize the inputs")  # fmt: skip
+    plot_training_curves(history, list(curves), run_dir / "curves.png", title=title)
+    best = keras.models.load_model(run_dir / "model.keras")
+    return best, history.assign(best_epoch=recorder.best_epoch)
+
+
+def finish(run_dir, metrics: dict) -> dict:
+    """Write metrics.json (the run is complete), then drop the backup it no longer needs."""
+    finish_run(run_dir, metrics)
+    shutil.rmtree(Path(run_dir) / BACKUP, ignore_errors=True)
+    return metrics
+
+
+def epoch_progress():
+    """A single progress bar over all epochs (Keras' own bar is one per epoch)."""
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = keras.utils.Progbar(self.params["epochs"], unit_name="epoch")
+
+        def on_epoch_end(self, epoch, logs=None):
+            shown = [(k, v) for k, v in (logs or {}).items() if k != "learning_rate"]
+            self.bar.stateful_metrics = {k for k, _ in shown}  # this epoch's values, not means
+            self.bar.update(epoch + 1, values=shown, finalize=epoch + 1 == self.params["epochs"])
+
+    return EpochProgress()
+
+
+def write_split(run_dir, rows: dict) -> None:
+    """``split.json``: the row indices (or file paths) of each split."""
+    write_json(Path(run_dir) / "split.json",
+               {k: np.asarray(v).tolist() if not isinstance(v, list) else v
+                for k, v in rows.items()})  # fmt: skip
