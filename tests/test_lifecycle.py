@@ -1,0 +1,152 @@
+"""The shared run lifecycle: exact resume, the kept checkpoint, damaged backups, NaN, run folders."""
+
+import json
+import os
+import stat
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from common import lifecycle
+from common.data import DataError
+from common.runs import (config_differences, finish_run, read_json, run_state, start_run,
+                         write_json)  # fmt: skip
+
+X = np.random.default_rng(0).normal(size=(96, 6)).astype(np.float32)
+Y = keras.utils.to_categorical((X[:, 0] + X[:, 1] > 0).astype(int), 2)
+CONFIG = {"seed": 3, "epochs": 8, "lr": 0.05}
+
+
+class Interrupt(keras.callbacks.Callback):
+    def __init__(self, at_epoch):
+        super().__init__()
+        self.at_epoch = at_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at_epoch:
+            raise KeyboardInterrupt
+
+
+def tiny_model():
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.3), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(CONFIG["lr"], momentum=0.9), "categorical_crossentropy",
+                  metrics=["accuracy"])  # fmt: skip
+    return model
+
+
+def train(run_dir, callbacks=(), epochs=CONFIG["epochs"]):
+    run_dir = start_run(run_dir, {**CONFIG, "epochs": epochs})
+    lifecycle.set_seed(CONFIG["seed"])
+    batches, steps = lifecycle.shuffled_batches(X[:64], Y[:64], batch_size=16,
+                                                seed=CONFIG["seed"], epochs=epochs)
+    best, history = lifecycle.fit_and_record(
+        tiny_model(), batches, (X[64:], Y[64:]), run_dir, epochs=epochs, steps_per_epoch=steps,
+        monitor="val_loss", mode="min", seed=CONFIG["seed"], callbacks=callbacks, quiet=True)
+    return best, history
+
+
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
+    best, history = train(tmp_path / "straight")
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "resumed", callbacks=[Interrupt(5)])
+    state = read_json(tmp_path / "resumed" / "backup" / "state.json")
+    assert state["epochs_done"] == 5
+    best_again, history_again = train(tmp_path / "resumed")
+    pd.testing.assert_frame_equal(history, history_again)
+    for a, b in zip(best.weights, best_again.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_the_kept_model_is_the_best_epoch_across_a_resume(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path, callbacks=[Interrupt(6)])
+    best, history = train(tmp_path)
+    best_epoch = int(history["val_loss"].idxmin()) + 1
+    assert history["best_epoch"].iloc[0] == best_epoch
+    loss = best.evaluate(X[64:], Y[64:], verbose=0)[0]
+    assert loss == pytest.approx(history["val_loss"].min(), rel=1e-5)
+
+
+def test_a_damaged_backup_is_one_line_with_the_way_out(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path, callbacks=[Interrupt(3)])
+    state = read_json(tmp_path / "backup" / "state.json")
+    (tmp_path / "backup" / state["weights"]).write_bytes(b"half a file")
+    with pytest.raises(DataError, match="cannot be restored.*--overwrite") as err:
+        train(tmp_path)
+    assert "\n" not in str(err.value)
+
+
+def test_the_backup_always_names_a_whole_file(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path, callbacks=[Interrupt(4)])
+    files = sorted(p.name for p in (tmp_path / "backup").iterdir())
+    assert files == ["epoch4.weights.h5", "state.json"]  # no temporary or older file is left
+
+
+def test_a_nan_loss_stops_training_and_metrics_stay_valid_json(tmp_path, capsys):
+    class Poison(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                for v in self.model.trainable_variables:
+                    v.assign(v * np.nan)
+
+    best, history = train(tmp_path, callbacks=[Poison()])
+    assert len(history) < CONFIG["epochs"]
+    assert "loss became NaN" in capsys.readouterr().err
+    finish_run(tmp_path, {"val_loss": float("nan"), "best_epoch": 2})
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"val_loss": None,
+                                                                   "best_epoch": 2.0}
+
+
+def test_a_new_run_invalidates_old_metrics_and_refuses_other_settings(tmp_path):
+    start_run(tmp_path, CONFIG)
+    finish_run(tmp_path, {"val_accuracy": 0.9})
+    assert run_state(tmp_path, CONFIG) == "complete"
+    assert run_state(tmp_path, {**CONFIG, "quiet": True, "data_dir": "x"}) == "complete"
+    assert run_state(tmp_path, {**CONFIG, "epochs": 3}) == "different"
+    with pytest.raises(DataError, match=r"other settings \(epochs: 8 → 3\).*--overwrite"):
+        start_run(tmp_path, {**CONFIG, "epochs": 3})
+    start_run(tmp_path, CONFIG)  # the same settings: a rerun, whose old metrics are gone first
+    assert run_state(tmp_path, CONFIG) == "incomplete"
+    (tmp_path / "stray.txt").write_text("old")
+    start_run(tmp_path, {**CONFIG, "epochs": 3}, overwrite=True)
+    assert not (tmp_path / "stray.txt").exists()
+    assert config_differences(read_json(tmp_path / "config.json"), CONFIG) == ["epochs: 3 → 8"]
+
+
+def test_output_folder_faults_are_one_line(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        start_run(tmp_path / "file", CONFIG)
+
+    def read_only(*args, **kwargs):  # root can write anywhere, so a read-only folder is faked
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.NamedTemporaryFile", read_only)
+    with pytest.raises(DataError, match="cannot write to .*Permission denied.*another --out"):
+        start_run(tmp_path / "run", CONFIG)
+
+
+def test_everything_a_run_writes_has_ordinary_permissions(tmp_path):
+    write_json(tmp_path / "a.json", {"x": 1})
+    mode = stat.S_IMODE((tmp_path / "a.json").stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
+
+
+def test_shuffled_batches_are_a_function_of_seed_and_epoch():
+    x = np.arange(10, dtype=np.float32)[:, None]
+    batches, steps = lifecycle.shuffled_batches(x, x, batch_size=4, seed=1, epochs=3)
+    assert steps == 3
+    everything = [b[0].numpy().ravel() for b in batches(0)]
+    from_epoch_2 = [b[0].numpy().ravel() for b in batches(2)]
+    assert len(everything) == 9
+    for a, b in zip(everything[6:], from_epoch_2):
+        np.testing.assert_array_equal(a, b)
+    epoch0 = np.concatenate(everything[:3])
+    assert sorted(epoch0) == list(range(10)) and not np.array_equal(epoch0, np.arange(10))
