@@ -59,6 +59,30 @@ def multi_hot(wires, num_words: int) -> np.ndarray:
     return vectors
 
 
+def word_counts(wires, num_words: int) -> np.ndarray:
+    """float32 [N, num_words]: how often each word id occurs in each wire."""
+    vectors = np.zeros((len(wires), num_words), dtype=np.float32)
+    for row, wire in enumerate(wires):
+        np.add.at(vectors[row], wire, 1.0)
+    return vectors
+
+
+INPUTS = ("multi-hot", "tfidf")
+
+
+def vectorize(train_wires, test_wires, *, num_words: int, mode: str = "multi-hot"):
+    """Both splits as ``mode``: ``multi-hot`` (the homework's), or ``tfidf`` (sublinear term
+    frequency × inverse document frequency, rows scaled to unit length; the document
+    frequencies come from the training wires only, and use no labels)."""
+    if mode == "multi-hot":
+        return multi_hot(train_wires, num_words), multi_hot(test_wires, num_words)
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    tfidf = TfidfTransformer(sublinear_tf=True).fit(word_counts(train_wires, num_words))
+    return tuple(tfidf.transform(word_counts(w, num_words)).toarray().astype(np.float32)
+                 for w in (train_wires, test_wires))  # fmt: skip
+
+
 def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
 
@@ -75,12 +99,14 @@ def decode_wire(wire, word_index: dict[str, int]) -> str:
     return " ".join(words.get(int(i), "?") for i in wire)
 
 
-def load_reuters(data_dir=None, num_words: int = 1000) -> dict[str, np.ndarray]:
-    """Multi-hot inputs and one-hot targets for both of Keras' splits, plus the integer labels."""
+def load_reuters(data_dir=None, num_words: int = 1000, inputs: str = "multi-hot") -> dict:
+    """Inputs (see ``vectorize``) and one-hot targets for both of Keras' splits, plus the
+    integer labels."""
     (train_wires, y_train), (test_wires, y_test) = load_wires(data_dir, num_words)
+    x_train, x_test = vectorize(train_wires, test_wires, num_words=num_words, mode=inputs)
     return {
-        "x_train": multi_hot(train_wires, num_words), "y_train": one_hot(y_train),
-        "x_test": multi_hot(test_wires, num_words), "y_test": one_hot(y_test),
+        "x_train": x_train, "y_train": one_hot(y_train),
+        "x_test": x_test, "y_test": one_hot(y_test),
         "labels_train": y_train, "labels_test": y_test,
     }  # fmt: skip
 

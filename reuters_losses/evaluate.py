@@ -51,7 +51,8 @@ def main(argv=None) -> None:
     run_dir = Path(args.run)
     model_path = saved_model_path(run_dir, "reuters_losses/train.py")
     config = read_json(run_dir / "config.json")
-    data = load_reuters(args.data_dir or config.get("data_dir"), config["num_words"])
+    data = load_reuters(args.data_dir or config.get("data_dir"), config["num_words"],
+                        config.get("inputs", "multi-hot"))
     out = check_writable_folder(args.out or run_dir)
     outputs = keras.models.load_model(model_path).predict(data["x_test"], verbose=0)
     labels = data["labels_test"]

@@ -111,6 +111,7 @@ class OutputGradientNorm(keras.callbacks.Callback):
         if self._norm is None:
             kernel = self.model.get_layer(OUTPUT_LAYER).kernel
             loss_fn = self.model.loss
+            loss_fn = keras.losses.get(loss_fn) if isinstance(loss_fn, str) else loss_fn
 
             @tf.function
             def norm():

@@ -190,7 +190,7 @@ def summarize(runs: pd.DataFrame, majority: tuple[int, float], out: Path, comman
 def main(argv=None) -> None:
     args = parse_args(argv)
     grid = configs(args)
-    data = load_reuters(args.data_dir, args.num_words)
+    data = load_reuters(args.data_dir, args.num_words, args.inputs)
     # one process: share the loaded data; several: each worker loads its own copy
     local = args.jobs == 1 and args.backend == "local"
     run_fn = functools.partial(train.run, data=data) if local else train.run

@@ -26,6 +26,7 @@ from common.cli import (
     run_cli,
 )
 from common.runs import start_run
+from reuters_losses.data import INPUTS
 
 RESULTS = Path("results/reuters_losses")
 GRADIENT_BATCH = 512  # the fixed batch: the first 512 training wires
@@ -58,6 +59,8 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
                    help="rescaled_mse: target value M of the true class")
     p.add_argument("--num-words", type=number_in(int, 4), default=1000,
                    help="vocabulary: the N most frequent words")
+    p.add_argument("--inputs", choices=INPUTS, default="multi-hot",
+                   help="multi-hot (the homework's) or tfidf of the same words")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -92,7 +95,7 @@ def run(config: dict, data: dict | None = None) -> dict:
     from reuters_losses.metrics import scores
     from reuters_losses.model import OutputGradientNorm, build_model
 
-    data = data or load_reuters(config.get("data_dir"), config["num_words"])
+    data = data or load_reuters(config.get("data_dir"), config["num_words"], config["inputs"])
     splits = protocol_splits(data, protocol=config["protocol"], seed=config["seed"],
                              val_fraction=config["val_fraction"])  # fmt: skip
     run_dir = start_run(config["out"], config, overwrite=config.get("overwrite", False))

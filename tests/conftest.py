@@ -14,3 +14,31 @@ def data_dir() -> Path:
     if not root.exists():
         pytest.skip(f"real data not found at {root}; set EXPERIMENTS_DATA_DIR")
     return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_ibug(tmp_path_factory) -> Path:
+    """A data root with ``ibug_68/afw``: 24 generated faces (noise, a drawn oval and its 68
+    points in the 300-W format), so the landmark pipeline is tested where the real data is not."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    root = tmp_path_factory.mktemp("synthetic")
+    folder = root / "ibug_68" / "afw"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    angles = np.linspace(0, 2 * np.pi, 68, endpoint=False)
+    template = np.stack([np.cos(angles), np.sin(angles) * 1.2], axis=1)
+    template[36], template[45] = (-0.45, -0.3), (0.45, -0.3)  # outer eye corners
+    for i in range(24):
+        size = int(rng.integers(100, 140))
+        image = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+        centre, scale = rng.uniform(0.4, 0.6, 2) * size, rng.uniform(0.2, 0.3) * size
+        points = centre + template * scale + rng.normal(0, 1.0, template.shape)
+        picture = Image.fromarray(image)
+        ImageDraw.Draw(picture).ellipse([*(centre - scale), *(centre + scale)], outline="white")
+        picture.save(folder / f"{1000 + i // 2}_{i % 2 + 1}.jpg", quality=90)
+        body = "\n".join(f"{x:.2f} {y:.2f}" for x, y in points)
+        (folder / f"{1000 + i // 2}_{i % 2 + 1}.pts").write_text(
+            f"version: 1\nn_points: 68\n{{\n{body}\n}}\n")
+    return root

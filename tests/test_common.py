@@ -110,3 +110,51 @@ def test_saved_model_path_names_the_trainer(tmp_path):
         saved_model_path(tmp_path, "x/train.py")
     (tmp_path / "model.keras").write_bytes(b"")
     assert saved_model_path(tmp_path, "x/train.py") == tmp_path / "model.keras"
+
+
+def test_run_cli_turns_data_and_permission_errors_into_one_line(capsys):
+    from common.cli import run_cli
+
+    def bad_data(argv):
+        raise DataError("x.csv is missing")
+
+    def no_permission(argv):
+        raise PermissionError(13, "Permission denied", "/ro/metrics.json")
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    for main, code, message in [(bad_data, 2, "error: x.csv is missing"),
+                                (no_permission, 2, "cannot write /ro/metrics.json"),
+                                (interrupted, 130, "run the same command again")]:  # fmt: skip
+        with pytest.raises(SystemExit) as exit_:
+            run_cli(main, [])
+        err = capsys.readouterr().err
+        assert exit_.value.code == code and message in err and err.count("\n") == 1
+    seen = []
+    run_cli(seen.append, ["--a"])
+    assert seen == [["--a"]]
+
+
+def test_number_types_name_the_range():
+    import argparse
+    import re
+
+    from common.cli import check_choice, dropout_rate, fraction, layer_sizes, positive_int
+
+    assert positive_int("3") == 3 and fraction("0.5") == 0.5 and dropout_rate("0") == 0.0
+    for parse, text, message in [(positive_int, "0", "[1, inf)"), (fraction, "1", "(0, 1)"),
+                                 (dropout_rate, "1.5", "[0, 1)"), (fraction, "nan", "(0, 1)"),
+                                 (positive_int, "x", "expected a int")]:  # fmt: skip
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(message)):
+            parse(text)
+    assert layer_sizes("64,32") == [64, 32] and layer_sizes("none") == []
+    with pytest.raises(ValueError, match="unknown head 'x'; choose one of a, b"):
+        check_choice("head", "x", ("a", "b"))
+
+
+def test_command_line_is_the_real_argv():
+    from common.cli import command_line
+
+    assert command_line("a/b.py", ["--seeds", "0", "1", "--out", "my dir"]) == \
+        "python a/b.py --seeds 0 1 --out 'my dir'"

@@ -52,11 +52,10 @@ def test_imagenet_offline_is_one_line_naming_the_file(monkeypatch):
 
 
 @pytest.mark.slow
-def test_tiny_run_writes_everything_and_the_model_evaluates(tmp_path, data_dir):
-    make_ibug_folder(tmp_path, data_dir, 32)
+def test_tiny_run_writes_everything_and_the_model_evaluates(tmp_path, synthetic_ibug):
     out = tmp_path / "run"
-    argv = ["--data-dir", str(tmp_path), "--subsets", "afw", "--image-size", "64", "--epochs",
-            "1", "--batch-size", "8", "--out", str(out), "--quiet"]  # fmt: skip
+    argv = ["--data-dir", str(synthetic_ibug), "--subsets", "afw", "--image-size", "64",
+            "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]  # fmt: skip
     metrics = train.run(vars(train.parse_args(argv)))
     for name in ["config.json", "history.csv", "metrics.json", "model.keras", "curves.png",
                  "ced_val.png", "per_landmark_val.png", "predictions_val.png", "split.json",
@@ -70,9 +69,24 @@ def test_tiny_run_writes_everything_and_the_model_evaluates(tmp_path, data_dir):
     assert saved == pytest.approx(metrics)
     assert len(pd.read_csv(out / "history.csv")) == 1
 
-    evaluate.main([str(out), "--data-dir", str(tmp_path)])
+    evaluate.main([str(out), "--data-dir", str(synthetic_ibug), "--quiet"])
     again = json.loads((out / "evaluation_val.json").read_text())
     assert again["val_nme"] == pytest.approx(saved["val_nme"], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_a_saved_run_scores_a_data_root_that_holds_only_the_scored_folder(tmp_path, data_dir):
+    make_ibug_folder(tmp_path / "train_root", data_dir, 24)
+    only = tmp_path / "only"
+    make_ibug_folder(only, data_dir, 6, subset="helen_test")  # the training data is not here
+    out = tmp_path / "run"
+    argv = ["--data-dir", str(tmp_path / "train_root"), "--subsets", "afw", "--image-size", "40",
+            "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]  # fmt: skip
+    train.run(vars(train.parse_args(argv)))
+    evaluate.main([str(out), "--data-dir", str(only), "--subsets", "helen_test", "--quiet",
+                   "--out", str(tmp_path / "scores")])  # fmt: skip
+    scores = json.loads((tmp_path / "scores" / "evaluation_ibug68_helen_test.json").read_text())
+    assert scores["ibug68_helen_test_faces"] == 6 and scores["ibug68_helen_test_nme"] > 0
 
 
 @pytest.mark.slow

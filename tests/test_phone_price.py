@@ -7,7 +7,7 @@ import pytest
 from common.data import DataError
 from common.normalization import fit_normalization
 from phone_price import train
-from phone_price.data import FEATURES, ID, LABEL, features_and_labels, read_phone_csv, split_indices
+from phone_price.data import FEATURES, LABEL, features_and_labels, read_phone_csv, split_indices
 from phone_price.evaluate import predict_file
 
 
@@ -81,16 +81,6 @@ def test_real_file_and_stratified_split(data_dir):
     assert len(np.unique(all_rows)) == 2000
 
 
-def test_normalization_is_fitted_on_train_only(data_dir):
-    x, y = features_and_labels(read_phone_csv(data_dir / "phone_price" / "train.csv"))
-    rows = split_indices(y, seed=0)
-    train_stats = fit_normalization(x[rows["train"]], "per-feature")
-    all_stats = fit_normalization(x, "per-feature")
-    expected = x[rows["train"]].astype(np.float64).mean(axis=0)
-    np.testing.assert_allclose(train_stats["mean"], expected)
-    assert not np.allclose(train_stats["mean"], all_stats["mean"])
-
-
 def config(tmp_path, data_dir, **overrides):
     argv = ["--data-dir", str(data_dir), "--epochs", "5", "--quiet", "--out", str(tmp_path / "run")]
     cfg = vars(train.parse_args(argv))
@@ -159,3 +149,85 @@ def test_bad_flags_fail_clearly(capsys):
     with pytest.raises(SystemExit):
         train.parse_args(["--cv", "1"])
     assert "--cv" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_run_fits_its_normalization_on_its_own_training_rows(tmp_path, data_dir):
+    train.run(config(tmp_path, data_dir, epochs=2, normalization="per-feature"))
+    saved = json.loads((tmp_path / "run" / "normalization.json").read_text())
+    rows = json.loads((tmp_path / "run" / "split.json").read_text())
+    x, _ = features_and_labels(read_phone_csv(data_dir / "phone_price" / "train.csv"))
+    own = x[rows["train"]].astype(np.float64)
+    np.testing.assert_allclose(saved["mean"], own.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(saved["std"], own.std(axis=0), rtol=1e-6)
+    whole = fit_normalization(x, "per-feature")
+    assert not np.allclose(saved["mean"], whole["mean"], rtol=1e-3)
+
+
+def test_rounded_accuracy_rounds_and_clips():
+    from phone_price.model import RoundedAccuracy
+
+    metric = RoundedAccuracy()
+    metric.update_state(np.array([[0.0], [1.0], [3.0], [2.0]]),
+                        np.array([[0.4], [1.6], [7.0], [1.49]], np.float32))  # fmt: skip
+    assert float(metric.result()) == pytest.approx(0.5)  # 0.4→0 ✓, 1.6→2 ✗, 7→3 ✓, 1.49→1 ✗
+
+
+def test_ordinal_targets_and_decoding_by_hand():
+    from phone_price.model import decode, targets
+
+    np.testing.assert_array_equal(targets(np.array([0, 1, 2, 3]), "ordinal"),
+                                  [[0, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 1]])  # fmt: skip
+    outputs = np.array([[0.1, 0.0, 0.0], [0.9, 0.6, 0.2], [0.99, 0.9, 0.8], [np.nan, 0, 0]])
+    np.testing.assert_array_equal(decode(outputs), [0, 2, 3, -1])
+    np.testing.assert_array_equal(decode(np.array([[0.2, 0.5, 0.1, 0.2]])), [1])  # softmax
+    np.testing.assert_array_equal(decode(np.array([[2.6], [-4.0]])), [3, 0])  # regression
+
+
+def test_ordinal_head_is_rank_consistent_and_its_loss_is_bce_on_cumulative_targets():
+    from phone_price.model import build_model, targets
+
+    model = build_model(3, head="ordinal", hidden=[], optimizer="adam")
+    score = model.get_layer("score")
+    score.set_weights([np.array([[1.0], [-2.0], [0.5]], np.float32)])
+    model.get_layer("thresholds").set_weights([np.array([1.0, 0.0, -1.0], np.float32)])
+    x = np.array([[1.0, 0.0, 2.0]], np.float32)  # score = 1 + 1 = 2
+    p = model.predict(x, verbose=0)[0]
+    expected = 1 / (1 + np.exp(-(2.0 + np.array([1.0, 0.0, -1.0]))))
+    np.testing.assert_allclose(p, expected, rtol=1e-5)
+    assert p[0] >= p[1] >= p[2]  # one score, ordered biases: P(y>0) ≥ P(y>1) ≥ P(y>2)
+    t = targets(np.array([2]), "ordinal")[0]  # [1, 1, 0]
+    bce = -np.mean(t * np.log(expected) + (1 - t) * np.log(1 - expected))
+    assert model.evaluate(x, t[None], verbose=0)[0] == pytest.approx(bce, rel=1e-4)
+
+
+def test_order_aware_metrics_on_a_hand_made_confusion():
+    from phone_price.metrics import scores
+
+    y_true = np.array([0, 0, 1, 2, 3, 3])
+    y_pred = np.array([0, 2, 1, 3, 0, 3])  # errors of 2, 1 and 3 classes
+    result = scores(y_true, y_pred, prefix="test_")
+    assert result["test_accuracy"] == pytest.approx(3 / 6)
+    assert result["test_mae"] == pytest.approx((2 + 1 + 3) / 6)
+    assert result["test_far_error_rate"] == pytest.approx(2 / 6)
+
+
+def test_a_bad_user_csv_gives_the_validation_error(tmp_path, data_dir, capsys):
+    from common.cli import run_cli
+
+    frame = pd.read_csv(data_dir / "phone_price" / "train.csv").drop(columns=["ram"])
+    path = write_csv(tmp_path / "mine.csv", frame)
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(train.main, ["--csv", str(path), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "missing column(s) ram" in err and "sha256" not in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_good_user_csv_trains(tmp_path, data_dir):
+    frame = pd.read_csv(data_dir / "phone_price" / "train.csv").sample(frac=1, random_state=1)
+    path = write_csv(tmp_path / "shuffled.csv", frame)
+    metrics = train.run(config(tmp_path, data_dir, csv=str(path), head="ordinal", epochs=3))
+    assert metrics["val_accuracy"] > 0.3
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["csv"] == str(path)

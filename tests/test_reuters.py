@@ -143,3 +143,71 @@ def test_bad_sweep_pair(capsys):
     with pytest.raises(SystemExit):
         sweep.parse_args(["--pairs", "softmax:hinge"])
     assert "ACTIVATION:LOSS" in capsys.readouterr().err
+
+
+def test_output_gradient_norm_equals_the_analytic_softmax_gradient():
+    import keras
+
+    from reuters_losses.model import OUTPUT_LAYER, OutputGradientNorm
+
+    rng = np.random.default_rng(0)
+    h = rng.normal(size=(5, 7)).astype(np.float32)
+    y = np.eye(46, dtype=np.float32)[rng.integers(0, 46, 5)]
+    model = keras.Sequential([keras.Input((7,)), keras.layers.Dense(46, activation="softmax",
+                                                                     name=OUTPUT_LAYER)])
+    model.compile("sgd", "categorical_crossentropy")
+    probe = OutputGradientNorm(h, y)
+    probe.set_model(model)
+    kernel, bias = (w.numpy().astype(np.float64) for w in model.get_layer(OUTPUT_LAYER).weights)
+    logits = h @ kernel + bias
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    expected = np.linalg.norm(h.T @ (p - y) / len(h))  # ∂L/∂W = hᵀ(p − y)/B
+    assert probe.norm() == pytest.approx(expected, rel=1e-4)
+
+
+def test_rescaled_square_loss_by_hand():
+    from reuters_losses.model import RescaledMSE
+
+    y_true = np.array([[0, 1, 0], [1, 0, 0]], np.float32)
+    y_pred = np.array([[0.5, 2.0, -1.0], [3.0, 0.0, 1.0]], np.float32)
+    k, m = 2.0, 4.0
+    # row 1: (0.5² + 2·(2 − 4)² + 1²) / 3; row 2: (2·(3 − 4)² + 0 + 1²) / 3
+    expected = np.mean([(0.25 + 8 + 1) / 3, (2 + 0 + 1) / 3])
+    assert float(RescaledMSE(k, m)(y_true, y_pred)) == pytest.approx(expected)
+    plain = float(RescaledMSE(1.0, 1.0)(y_true, y_pred))
+    assert plain == pytest.approx(np.mean((y_pred - y_true) ** 2))
+
+
+def test_the_honest_splits_are_disjoint_and_the_test_wires_stay_out(data_dir):
+    from reuters_losses.data import load_reuters, protocol_splits, validation_rows
+
+    data = load_reuters(data_dir)
+    fit, val = validation_rows(data["labels_train"], seed=0)
+    assert len(fit) + len(val) == 8982 and len(val) == 899 and not set(fit) & set(val)
+    assert set(np.unique(data["labels_train"][val])) == set(range(46))  # stratified
+    splits = protocol_splits(data, protocol="honest", seed=0)
+    np.testing.assert_array_equal(splits["val"][0], data["x_train"][val])
+    np.testing.assert_array_equal(splits["train"][2], data["labels_train"][fit])
+    assert splits["test"][0] is data["x_test"]
+    homework = protocol_splits(data, protocol="homework", seed=0)
+    assert homework["val"][0] is data["x_test"] and len(homework["train"][0]) == 8982
+
+
+@pytest.mark.slow
+def test_checkpoint_is_chosen_on_validation_and_homework_keeps_the_last_epoch(tmp_path, data_dir):
+    def once(*extra):
+        argv = ["--data-dir", str(data_dir), "--epochs", "3", "--quiet", "--optimizer", "adam",
+                "--out", str(tmp_path / "-".join(extra or ("honest",))), *extra]
+        metrics = train.run(vars(train.parse_args(argv)))
+        return metrics, pd.read_csv(Path(argv[-1 - len(extra)]) / "history.csv")
+
+    from pathlib import Path
+
+    honest, history = once()
+    assert honest["best_epoch"] == int(history["val_accuracy"].idxmax()) + 1
+    assert honest["val_accuracy"] == pytest.approx(history["val_accuracy"].max(), abs=1e-6)
+    homework, history = once("--protocol", "homework")
+    assert homework["best_epoch"] == 3  # the final epoch, chosen on nothing
+    assert homework["val_accuracy"] == pytest.approx(history["val_accuracy"].iloc[-1], abs=1e-6)
+    assert homework["test_accuracy"] == pytest.approx(homework["val_accuracy"], abs=1e-6)
