@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from common.runs import atomic_path, finish_run, read_json, write_csv, write_jso
 BACKUP = "backup"
 # Counters of Keras callbacks that decide what happens next (EarlyStopping, ReduceLROnPlateau).
 CALLBACK_STATE = ("wait", "best", "best_epoch", "cooldown_counter", "stopped_epoch")
+SAVE_EVERY_S = 5.0  # a killed run loses at most this much training (plus the epoch under way)
 
 
 def set_seed(seed: int) -> None:
@@ -72,17 +74,25 @@ class EpochSeeds(keras.callbacks.Callback):
 
 
 class RunRecorder(keras.callbacks.Callback):
-    """Each epoch: the history row, the best checkpoint (``model.keras``) when ``monitor``
-    improved, and the backup that a rerun resumes from — each file whole or not at all."""
+    """Keeps the history rows and the best epoch's weights, and writes them out — history.csv,
+    the best checkpoint ``model.keras`` and the backup a rerun resumes from, each file whole or
+    not at all — at the end of an epoch once ``save_every`` seconds have passed, and at the end.
 
-    def __init__(self, run_dir: Path, *, monitor: str, mode: str, peers=(), state=None):
+    A run killed between two writes resumes from the last one and, since every epoch's
+    randomness is keyed by its number, repeats the lost epochs exactly.
+    """
+
+    def __init__(self, run_dir: Path, *, monitor, mode: str, peers=(), state=None,
+                 save_every: float = SAVE_EVERY_S):  # fmt: skip
         super().__init__()
         self.run_dir, self.monitor, self.mode, self.peers = run_dir, monitor, mode, list(peers)
+        self.save_every = save_every
         state = state or {}
         self.rows = state.get("history", [])
         self.best = state.get("best")
         self.best_epoch = state.get("best_epoch")
         self.peer_state = state.get("callbacks", {})
+        self.best_weights, self.last_save = None, time.monotonic()
 
     def on_train_begin(self, logs=None):
         for peer in self.peers:  # after their own on_train_begin reset them (recorder runs last)
@@ -99,32 +109,40 @@ class RunRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
         self.rows.append({"epoch": epoch, **logs})
-        write_csv(self.run_dir / "history.csv", pd.DataFrame(self.rows))
         value = logs.get(self.monitor) if self.monitor else float(epoch)  # None: keep the last
         if self.improved(value):
             self.best, self.best_epoch = value, epoch + 1
-            atomic_path(self.run_dir / "model.keras", self.model.save)
-        self.save_backup(epoch + 1)
+            self.best_weights = self.model.get_weights()
+        if time.monotonic() - self.last_save >= self.save_every:
+            self.save()
 
     def on_train_end(self, logs=None):
-        if self.model.stop_training and self.rows:  # early stopping or NaN: nothing to resume
-            self.save_backup(len(self.rows), stopped=True)
+        if self.rows:
+            self.save(stopped=bool(self.model.stop_training))  # early stopping or NaN: done
 
-    def save_backup(self, epochs_done: int, stopped: bool = False) -> None:
+    def save(self, stopped: bool = False) -> None:
+        write_csv(self.run_dir / "history.csv", pd.DataFrame(self.rows))
+        if self.best_weights is not None:
+            current = self.model.get_weights()
+            self.model.set_weights(self.best_weights)
+            atomic_path(self.run_dir / "model.keras", self.model.save)
+            self.model.set_weights(current)
+            self.best_weights = None
         folder = self.run_dir / BACKUP
-        name = f"epoch{epochs_done}.weights.h5"
+        name = f"epoch{len(self.rows)}.weights.h5"
         atomic_path(folder / name, self.model.save_weights)
         peers = {type(p).__name__: {a: float(getattr(p, a)) for a in CALLBACK_STATE
                                     if isinstance(getattr(p, a, None), int | float | np.number)}
                  for p in self.peers}  # fmt: skip
         write_json(folder / "state.json", {
-            "epochs_done": epochs_done, "weights": name, "best": self.best,
+            "epochs_done": len(self.rows), "weights": name, "best": self.best,
             "best_epoch": self.best_epoch, "history": self.rows, "callbacks": peers,
             "stopped": stopped,
         })  # fmt: skip
         for old in folder.glob("epoch*.weights.h5"):  # state.json now names the new file
             if old.name != name:
                 old.unlink(missing_ok=True)
+        self.last_save = time.monotonic()
 
 
 def load_backup(run_dir: Path, model: keras.Model) -> dict | None:
@@ -156,6 +174,7 @@ def fit_and_record(
     seed: int,
     callbacks=(),
     quiet: bool = False,
+    save_every: float = SAVE_EVERY_S,
     curves=("loss",),
     title: str = "",
 ) -> tuple[keras.Model, pd.DataFrame]:
@@ -173,13 +192,16 @@ def fit_and_record(
     if first_epoch:
         print(f"resuming {run_dir} after epoch {first_epoch}", file=sys.stderr)
     peers = list(callbacks)
-    recorder = RunRecorder(run_dir, monitor=monitor, mode=mode, peers=peers, state=state)
+    recorder = RunRecorder(run_dir, monitor=monitor, mode=mode, peers=peers, state=state,
+                           save_every=save_every)
     nan_stop = keras.callbacks.TerminateOnNaN()
     everything = [EpochSeeds(seed), *peers, nan_stop,
                   keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
                   recorder]  # fmt: skip
     if not quiet:
         everything.append(epoch_progress())
+    if isinstance(val_data, tuple):  # arrays: one dataset of large batches, not one per epoch
+        val_data = tf.data.Dataset.from_tensor_slices(val_data).batch(4096).cache()
     if first_epoch < epochs and not state.get("stopped"):
         model.fit(train_batches(first_epoch), validation_data=val_data, epochs=epochs,
                   initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch,

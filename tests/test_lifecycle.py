@@ -44,7 +44,8 @@ def train(run_dir, callbacks=(), epochs=CONFIG["epochs"]):
                                                 seed=CONFIG["seed"], epochs=epochs)
     best, history = lifecycle.fit_and_record(
         tiny_model(), batches, (X[64:], Y[64:]), run_dir, epochs=epochs, steps_per_epoch=steps,
-        monitor="val_loss", mode="min", seed=CONFIG["seed"], callbacks=callbacks, quiet=True)
+        monitor="val_loss", mode="min", seed=CONFIG["seed"], callbacks=callbacks, quiet=True,
+        save_every=0)  # write after every epoch, so an interrupt lands at a known epoch
     return best, history
 
 
@@ -150,3 +151,19 @@ def test_shuffled_batches_are_a_function_of_seed_and_epoch():
         np.testing.assert_array_equal(a, b)
     epoch0 = np.concatenate(everything[:3])
     assert sorted(epoch0) == list(range(10)) and not np.array_equal(epoch0, np.arange(10))
+
+
+def test_writes_are_spaced_but_a_resume_from_an_older_backup_is_still_exact(tmp_path):
+    best, history = train(tmp_path / "straight")
+    lifecycle.set_seed(CONFIG["seed"])
+    run_dir = start_run(tmp_path / "spaced", CONFIG)
+    batches, steps = lifecycle.shuffled_batches(X[:64], Y[:64], batch_size=16,
+                                                seed=CONFIG["seed"], epochs=CONFIG["epochs"])
+    with pytest.raises(KeyboardInterrupt):  # no write yet when it stops: it starts over
+        lifecycle.fit_and_record(tiny_model(), batches, (X[64:], Y[64:]), run_dir,
+                                 epochs=CONFIG["epochs"], steps_per_epoch=steps,
+                                 monitor="val_loss", mode="min", seed=CONFIG["seed"],
+                                 callbacks=[Interrupt(6)], quiet=True, save_every=1e9)
+    assert not (run_dir / "backup").exists()
+    _, again = train(tmp_path / "spaced")
+    pd.testing.assert_frame_equal(history, again)
