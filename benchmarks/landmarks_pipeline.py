@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common.report import record_benchmark
+
 
 def images_per_second(iterator, batches: int, batch_size: int) -> float:
     next(iterator)  # warm-up: tracing, first prefetch
@@ -38,10 +40,11 @@ def throughput(args) -> None:
 
     faces = read_ibug68(args.data_dir, ["afw"])
     cache = cache_crops(faces, args.image_size, progress=False)
-    ds = make_dataset(cache, args.image_size, args.batch_size, training=True)
+    ds = make_dataset(cache, image_size=args.image_size, batch_size=args.batch_size, training=True,
+                      epochs=1000)
     pipeline = images_per_second(iter(ds), args.batches, args.batch_size)
 
-    model = build_model(68, args.image_size, args.backbone, pooling=args.pooling)
+    model = build_model(68, args.image_size, backbone=args.backbone, pooling=args.pooling)
     model.compile(optimizer=keras.optimizers.Adam(2.5e-4), loss=masked_euclidean)
     images, targets = next(iter(ds))
     model.train_on_batch(images, targets)  # warm-up
@@ -53,13 +56,17 @@ def throughput(args) -> None:
     print(f"  input pipeline  {pipeline:8.0f} images/s (augmentation on)")
     print(f"  training step   {training:8.1f} images/s")
     print(f"  ratio           {pipeline / training:8.1f}x  (target >= 3x)")
+    record_benchmark("landmarks_pipeline", f"{args.backbone} at {args.image_size} px, batch "
+                     f"{args.batch_size}: input pipeline {pipeline:,.0f} images/s vs. training "
+                     f"step {training:,.0f} images/s ({pipeline / training:.0f}×)",
+                     {"pipeline_images_per_s": pipeline, "training_images_per_s": training})
 
 
 def memory_child(image_size: int, count: int) -> None:
     """Runs in a fresh process: generate, cache and iterate; print peak RSS."""
     from PIL import Image
 
-    from landmarks.datasets import MUCT_FLIP, MUCT_POINTS, MUCT_PUPILS, LandmarkSet
+    from landmarks.datasets import MUCT_POINTS, LandmarkSet
     from landmarks.pipeline import cache_crops, make_dataset
 
     rng = np.random.default_rng(0)
@@ -74,17 +81,20 @@ def memory_child(image_size: int, count: int) -> None:
             [np.linspace(160, 320, MUCT_POINTS), np.linspace(220, 420, MUCT_POINTS)]
         )
         points = (base[None] + rng.normal(0, 5, (count, MUCT_POINTS, 2))).astype(np.float32)
-        data = LandmarkSet(paths, points, np.ones(points.shape[:2], bool), ["0"] * count,
-                           MUCT_FLIP, MUCT_PUPILS)  # fmt: skip
+        data = LandmarkSet(paths, points, np.ones(points.shape[:2], bool), ["0"] * count, "muct")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         cache = cache_crops(data, image_size, progress=False)
-        for _ in make_dataset(cache, image_size, 16, training=True).take(count // 16):
+        for _ in make_dataset(cache, image_size=image_size, batch_size=16, training=True):
             pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"cache of {count} images at {image_size} px: {cache.images.nbytes / 2**20:.0f} MiB "
           f"of uint8 crops; peak RSS of the process {peak:.0f} MiB, of which {before:.0f} MiB "
           f"before caching (TensorFlow and the imports) and {peak - before:.0f} MiB for caching "
           f"and iterating (target < 1.5 GB)")
+    record_benchmark("landmarks_memory", f"{count:,} generated MUCT-sized images cached at "
+                     f"{image_size} px: {cache.images.nbytes / 2**20:.0f} MiB of crops; peak RSS "
+                     f"{peak:.0f} MiB, of which {before:.0f} MiB is TensorFlow and the imports",
+                     {"peak_rss_mib": peak, "before_mib": before})  # fmt: skip
 
 
 def main() -> None:

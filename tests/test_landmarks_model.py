@@ -30,7 +30,8 @@ def test_weights_from_a_local_file(tmp_path):
     backbone.save_weights(tmp_path / "backbone.weights.h5")
     source.save(tmp_path / "whole.keras")
 
-    from_h5 = build_model(68, 32, backbone="resnet50", weights=str(tmp_path / "backbone.weights.h5"))
+    weights = str(tmp_path / "backbone.weights.h5")
+    from_h5 = build_model(68, 32, backbone="resnet50", weights=weights)
     for a, b in zip(backbone.weights, from_h5.get_layer("resnet50").weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     from_keras = build_model(68, 32, backbone="resnet50", weights=str(tmp_path / "whole.keras"))

@@ -1,4 +1,4 @@
-"""The shared run lifecycle: exact resume, the kept checkpoint, damaged backups, NaN, run folders."""
+"""The shared run lifecycle: exact resume, the kept checkpoint, damaged backups, NaN, folders."""
 
 import json
 import os
@@ -11,8 +11,14 @@ import pytest
 
 from common import lifecycle
 from common.data import DataError
-from common.runs import (config_differences, finish_run, read_json, run_state, start_run,
-                         write_json)  # fmt: skip
+from common.runs import (
+    config_differences,
+    finish_run,
+    read_json,
+    run_state,
+    start_run,
+    write_json,  # fmt: skip
+)
 
 X = np.random.default_rng(0).normal(size=(96, 6)).astype(np.float32)
 Y = keras.utils.to_categorical((X[:, 0] + X[:, 1] > 0).astype(int), 2)
@@ -31,7 +37,8 @@ class Interrupt(keras.callbacks.Callback):
 
 def tiny_model():
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dropout(0.3), keras.layers.Dense(2, activation="softmax")])
+                              keras.layers.Dropout(0.3),
+                              keras.layers.Dense(2, activation="softmax")])  # fmt: skip
     model.compile(keras.optimizers.SGD(CONFIG["lr"], momentum=0.9), "categorical_crossentropy",
                   metrics=["accuracy"])  # fmt: skip
     return model

@@ -1,0 +1,168 @@
+"""Regenerate every results table in README.md from the files under results/.
+
+    python -m common.report            # rewrite README.md's generated blocks in place
+    python -m common.report --check    # exit 1 if README.md and results/ disagree
+
+A generated block sits between ``<!-- report:NAME -->`` and ``<!-- /report:NAME -->``; NAME is
+a key of BLOCKS. Nothing between the markers is typed by hand, and the test suite fails when the
+README is out of date. This module reads result files only; it imports no experiment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from common.data import REPO_ROOT
+from common.runs import write_text
+
+RESULTS = REPO_ROOT / "results"
+README = REPO_ROOT / "README.md"
+MARKER = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
+                    r"(<!-- /report:(?P=name) -->)", re.DOTALL)  # fmt: skip
+
+
+def first_table(summary_md: Path) -> str:
+    """The first markdown table of a summary.md, and the command line it names."""
+    text = summary_md.read_text()
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    command = re.search(r"Produced by `([^`]+)`", text)
+    source = f"From [`{summary_md.relative_to(REPO_ROOT)}`]({summary_md.relative_to(REPO_ROOT)})"
+    source += f" (`{command.group(1)}`):" if command else ":"
+    return source + "\n\n" + "\n".join(lines[start:end])
+
+
+def mean_std_text(mean, std, seeds, digits=3) -> str:
+    if pd.isna(mean):
+        return "n/a"
+    return f"{mean:.{digits}f}" if seeds == 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def sweep_grid(folders: dict[str, Path], metric: str, best: str | None = None) -> str:
+    """One row per activation / loss pair, one column per sweep folder: ``metric`` (mean ± std)."""
+    columns, commands = {}, []
+    for label, folder in folders.items():
+        table = pd.read_csv(folder / "summary.csv")
+        pair = table["activation"] + " + " + table["loss"]
+        std = table.get(f"{metric}_std", 0.0 * table[metric])
+        columns[label] = dict(zip(pair, [mean_std_text(m, s, n) for m, s, n in
+                                         zip(table[metric], std, table["seeds"])]))  # fmt: skip
+        command = re.search(r"Produced by `([^`]+)`", (folder / "summary.md").read_text())
+        commands.append(f"[`{command.group(1)}`]({folder.relative_to(REPO_ROOT)}/summary.md)")
+    order = list(pd.read_csv(next(iter(folders.values())) / "summary.csv").pipe(
+        lambda t: t["activation"] + " + " + t["loss"]))  # the first sweep's ranking
+    frame = pd.DataFrame({"pair": order, **{k: [v.get(p, "") for p in order]
+                                            for k, v in columns.items()}})  # fmt: skip
+    return frame.to_markdown(index=False) + "\n\nFrom " + ", ".join(commands) + "."
+
+
+def run_rows(runs: dict[str, Path], metrics: dict[str, str], percent=()) -> str:
+    """One row per run folder: the named metrics of its metrics.json, and its command."""
+    rows = []
+    for label, run in runs.items():
+        saved = json.loads((run / "metrics.json").read_text())
+        row = {"": label}
+        for key, title in metrics.items():
+            value = saved.get(key)
+            row[title] = "n/a" if value is None else (f"{100 * value:.2f}%" if key in percent
+                                                      else f"{value:.3f}")  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def benchmarks() -> str:
+    """The figures every benchmarks/*.py run saved under results/benchmarks/."""
+    rows = []
+    for path in sorted((RESULTS / "benchmarks").glob("*.json")):
+        saved = json.loads(path.read_text())
+        rows.append({"command": f"`{saved['command']}`", "figure": saved["summary"],
+                     "measured": saved["date"]})  # fmt: skip
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def landmark_runs() -> dict[str, Path]:
+    """Every committed landmark run folder, labelled by its command."""
+    runs = {}
+    for run in sorted((RESULTS / "landmarks").glob("*/metrics.json")):
+        config = json.loads((run.parent / "config.json").read_text())
+        label = f"{config['backbone']}, {config['image_size']} px, {config['loss']}"
+        runs[label + f" (`{run.parent.name}`)"] = run.parent
+    return runs
+
+
+LANDMARK_METRICS = {"val_nme": "NME", "val_failure_rate_8": "failure > 0.08",
+                    "val_failure_rate_10": "failure > 0.10", "val_auc_10": "AUC @ 0.10",
+                    "val_mean_shape_nme": "mean-shape NME", "best_epoch": "best epoch",
+                    "epochs_run": "epochs run"}  # fmt: skip
+REUTERS = RESULTS / "reuters_losses"
+BLOCKS = {
+    "phone_price": lambda: first_table(RESULTS / "phone_price" / "summary.md"),
+    "reuters_test": lambda: sweep_grid(
+        {f"{o.upper() if o == 'sgd' else o.capitalize()}, {e} epochs": REUTERS / f"{o}-{e}ep"
+         for o in ("sgd", "adam") for e in (20, 100)}, "test_accuracy"),
+    "reuters_homework": lambda: sweep_grid(
+        {f"SGD, {e} epochs, final epoch": REUTERS / f"sgd-{e}ep-homework" for e in (20, 100)},
+        "val_accuracy"),
+    "reuters_baselines": lambda: first_table(REUTERS / "baselines" / "summary.md"),
+    "reuters_best": lambda: first_table(REUTERS / "best" / "summary.md"),
+    "landmarks": lambda: run_rows(landmark_runs(), LANDMARK_METRICS,
+                                  percent=[k for k in LANDMARK_METRICS if "nme" in k
+                                           or "failure" in k]),  # fmt: skip
+    "benchmarks": benchmarks,
+}  # fmt: skip
+
+
+def record_benchmark(name: str, summary: str, figures: dict) -> None:
+    """Save a benchmark's figures (and the command and date) for the README's table."""
+    import datetime
+
+    from common.cli import command_line
+    from common.runs import write_json
+
+    script = Path(sys.argv[0]).resolve()
+    shown = script.relative_to(REPO_ROOT) if script.is_relative_to(REPO_ROOT) else script.name
+    write_json(RESULTS / "benchmarks" / f"{name}.json", {
+        "command": command_line(str(shown)), "summary": summary, "figures": figures,
+        "date": datetime.date.today().isoformat(),
+    })  # fmt: skip
+
+
+def render(text: str) -> str:
+    """``text`` with every generated block rebuilt from results/."""
+
+    def rebuild(match):
+        name = match.group("name")
+        if name not in BLOCKS:
+            raise KeyError(f"README block {name!r} has no generator in common/report.py")
+        return f"{match.group(1)}{BLOCKS[name]()}\n{match.group(4)}"
+
+    return MARKER.sub(rebuild, text)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")
+    p.add_argument("--readme", default=str(README), help="the README to regenerate")
+    args = p.parse_args(argv)
+    path = Path(args.readme)
+    text = path.read_text()
+    fresh = render(text)
+    if args.check:
+        if fresh != text:
+            print(f"{path} is out of date: run python -m common.report", file=sys.stderr)
+            sys.exit(1)
+        return
+    write_text(path, fresh)
+    print(f"regenerated {len(MARKER.findall(text))} block(s) of {path}")
+
+
+if __name__ == "__main__":
+    main()
