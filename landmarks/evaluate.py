@@ -2,9 +2,16 @@
 
     python landmarks/evaluate.py results/landmarks/ibug68-small_cnn-96px
     python landmarks/evaluate.py RUN --subsets afw            # any folder of .jpg + .pts
+    python landmarks/evaluate.py RUN --boxes detector         # crops from the face detector
 
 Without --subsets/--dataset it scores the run's own validation faces. The mean-shape baseline
 (the average training face, in crop coordinates) is always scored beside the model.
+
+``--boxes truth`` (the default, as in the literature) crops each face around its true points;
+``--boxes detector`` crops it where the run's detector finds it (mapped with the run's
+box_mapping.json) and reports the detection rate, the NME over the detected faces, and the NME
+over all faces, the undetected ones scored on the fallback box: the centred square of the size
+that training faces most often fill.
 """
 
 from __future__ import annotations
@@ -39,8 +46,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=positive_int, default=32, help="prediction batch size")
     p.add_argument("--out", default=None, help="folder for the figures and evaluation JSON "
                                                "(default: the run folder)")
+    p.add_argument("--boxes", choices=("truth", "detector"), default="truth",
+                   help="face crops around the true points, or from the face detector")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
+
+
+def detector_boxes(data, mapping: dict, *, margin: float = 0.25):
+    """Crop boxes [N, 3] from the detector (mapped), the fallback box where it finds nothing,
+    and the mask of detected faces."""
+    from landmarks.detect import apply_mapping, detect_faces, fallback_box, matching_box, read_rgb
+    from landmarks.pipeline import face_boxes
+
+    truth = face_boxes(data.points, data.visible, margin)
+    boxes, found = np.zeros_like(truth), np.zeros(len(truth), bool)
+    for i, path in enumerate(data.paths):
+        image = read_rgb(path)
+        detected = detect_faces(image, detector=mapping["detector"])
+        hit = matching_box(detected, truth[i])  # the detection of this face, not another one
+        found[i] = hit is not None
+        boxes[i] = apply_mapping(detected[hit], mapping)[0] if found[i] else \
+            fallback_box(image.shape, mapping)
+    return boxes, found
 
 
 def predict_points(model, cache: CropCache, batch_size: int) -> np.ndarray:
@@ -137,9 +164,21 @@ def main(argv=None) -> None:
         raise DataError(f"the model predicts {model.output_shape[-1] // 2} points but "
                         f"{split} has {data.spec.num_points}; score it on the same markup")
     out = check_writable_folder(args.out or run_dir)
-    cache = cache_crops(data, model.input_shape[1], progress=not args.quiet)
+    boxes, extra = None, {}
+    if args.boxes == "detector":
+        if not (run_dir / "box_mapping.json").exists():
+            raise DataError(f"{run_dir} has no box_mapping.json (trained with --detector none); "
+                            "use --boxes truth")  # fmt: skip
+        boxes, found = detector_boxes(data, read_json(run_dir / "box_mapping.json"))
+        split = f"{split}_detector"
+        extra = {f"{split}_detection_rate": float(found.mean())}
+    cache = cache_crops(data, model.input_shape[1], progress=not args.quiet, boxes=boxes)
     result = evaluate_cache(model, cache, mean_shape=shape, split=split, out=None,
                             batch_size=args.batch_size)
+    if args.boxes == "detector":
+        detected = metrics.nme_per_image(predict_points(model, cache, args.batch_size),
+                                         crop_targets(cache), cache.visible, cache.eye_points)
+        result = {**extra, f"{split}_detected_nme": float(detected[found].mean()), **result}
     print_metrics(run_dir, result)  # before anything is written: a write error loses nothing
     evaluate_cache(model, cache, mean_shape=shape, split=split, out=out,
                    batch_size=args.batch_size, show_faces=data.spec.show_faces)

@@ -50,12 +50,18 @@ def cache_crops(
     margin: float = 0.25,
     context: float = 1.25,
     progress: bool = True,
+    boxes: np.ndarray | None = None,
 ) -> CropCache:
-    """Decode every image once and keep its face crop (with jitter room) as uint8."""
+    """Decode every image once and keep its face crop (with jitter room) as uint8.
+
+    The face box is the square around the true points (``face_boxes``), or ``boxes`` [N, 3]
+    (x0, y0, side) given by the caller, e.g. a face detector's boxes mapped to crop boxes.
+    """
     size = int(round(image_size * context))
     images = np.zeros((len(data), size, size, 3), np.uint8)
     points = np.zeros(data.points.shape, np.float32)
-    boxes = face_boxes(data.points, data.visible, margin)
+    if boxes is None:
+        boxes = face_boxes(data.points, data.visible, margin)
     bar = Progbar(len(data), unit_name="image") if progress else None
     for i, (path, (x0, y0, side)) in enumerate(zip(data.paths, boxes)):
         outer = side * context

@@ -12,9 +12,11 @@ stopped when the same command is run again.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from common.cli import add_run_flags, fraction, positive_float, positive_int, print_metrics, run_cli
+from common.data import DataError
 from common.runs import start_run, write_json
 from landmarks.datasets import DATASETS, load_split
 from landmarks.losses import LOSSES
@@ -61,6 +63,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr", type=positive_float,
                    help="Adam learning rate (preset; homework: 2.5e-4)")
     p.add_argument("--no-augment", action="store_true", help="no jitter, flip or brightness")
+    p.add_argument("--detector", choices=("hog", "cnn", "none"), default="hog",
+                   help="face detector whose box → crop mapping is learned on the training faces "
+                        "(box_mapping.json, for predict.py and evaluate.py --boxes detector); "
+                        "training jitters the box as far as that detector errs")  # fmt: skip
     p.add_argument("--strategy", choices=["default", "mirrored"], default="default",
                    help="mirrored: tf.distribute.MirroredStrategy over all local GPUs")
     add_run_flags(p, out_help="run folder (default: results/landmarks/<dataset>-<backbone>-"
@@ -79,6 +85,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.out is None:
         args.out = str(RESULTS / f"{args.dataset}-{args.backbone}-{args.image_size}px")
     return args
+
+
+def learn_box_mapping(train_set, run_dir, *, detector: str, jitter: dict) -> dict:
+    """Save the detector → crop box mapping of the training faces; the jitter to train with."""
+    from landmarks.detect import learn_mapping
+    from landmarks.pipeline import face_boxes
+
+    try:
+        mapping = learn_mapping(train_set.paths, face_boxes(train_set.points, train_set.visible,
+                                                            margin=0.25), detector=detector)
+    except DataError as exc:  # e.g. drawn test faces: the model trains, predict needs --box
+        print(f"warning: no box mapping ({exc})", file=sys.stderr)
+        return jitter
+    print(f"{detector} detector: {mapping['detected']} of {mapping['faces']} training faces found",
+          file=sys.stderr)  # fmt: skip
+    jitter = {"scale_jitter": max(jitter["scale_jitter"], mapping["scale_p90"]),
+              "shift_jitter": max(jitter["shift_jitter"], mapping["shift_p90"])}
+    write_json(Path(run_dir) / "box_mapping.json", {**mapping, "training_jitter": jitter})
+    return jitter
 
 
 def run(config: dict) -> dict:
@@ -103,11 +128,14 @@ def run(config: dict) -> dict:
     val_cache = cache_crops(val_set, size, progress=progress)
     start_shape = mean_shape(crop_targets(train_cache), train_cache.visible)
     write_json(run_dir / "mean_shape.json", {"points": start_shape})  # evaluate needs only this
+    jitter = {"scale_jitter": 0.1, "shift_jitter": 0.08}
+    if config["detector"] != "none":
+        jitter = learn_box_mapping(train_set, run_dir, detector=config["detector"], jitter=jitter)
 
     def train_batches(first_epoch: int):
         return make_dataset(train_cache, image_size=size, batch_size=batch, training=True,
                             seed=config["seed"], epochs=config["epochs"], first_epoch=first_epoch,
-                            augment=not config["no_augment"])  # fmt: skip
+                            augment=not config["no_augment"], **jitter)  # fmt: skip
 
     strategy = (tf.distribute.MirroredStrategy() if config["strategy"] == "mirrored"
                 else tf.distribute.get_strategy())  # fmt: skip
