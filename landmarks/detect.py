@@ -38,7 +38,8 @@ def _detector(name: str):
         import face_recognition_models
     except ImportError:
         raise DataError("--detector cnn needs pip install face-recognition-models") from None
-    return dlib.cnn_face_detection_model_v1(face_recognition_models.cnn_face_detector_model_location())
+    model_file = face_recognition_models.cnn_face_detector_model_location()
+    return dlib.cnn_face_detection_model_v1(model_file)
 
 
 def detect_faces(image: np.ndarray, *, detector: str = "hog") -> np.ndarray:

@@ -47,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="the face box of a single image (skips detection; the landmark box "
                         "the model was trained on: a square around the face and its jaw)")
     p.add_argument("--detector", choices=("hog", "cnn"), default=None,
-                   help="override the run's detector (default: the one its mapping was learned for)")
+                   help="override the run's detector (default: the one of its box mapping)")
     p.add_argument("--batch-size", type=positive_int, default=32, help="faces per model call")
     args = p.parse_args(argv)
     if args.box is not None and len(args.images) != 1:
