@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.cli import check_choice
 from common.runs import read_json, write_json
 
 MODES = ("global", "per-feature", "none")
@@ -21,8 +22,7 @@ MODES = ("global", "per-feature", "none")
 
 def fit_normalization(x: np.ndarray, mode: str) -> dict:
     """Statistics of ``x`` (the training split) for ``mode``, as a JSON-ready dict."""
-    if mode not in MODES:
-        raise ValueError(f"unknown normalization {mode!r}; choose one of {', '.join(MODES)}")
+    check_choice("normalization", mode, MODES)
     x = np.asarray(x, dtype=np.float64)
     if mode == "global":
         mean, std = x.mean(), x.std()

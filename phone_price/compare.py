@@ -26,7 +26,7 @@ from common.sweep import (
     collect,
     mean_std,
     raise_if_failed,
-    run_configs,  # fmt: skip
+    run_configs,
     sweep_kwargs,
 )
 from phone_price import train
