@@ -97,6 +97,27 @@ def landmark_runs() -> dict[str, Path]:
     return runs
 
 
+def landmark_boxes() -> str:
+    """Truth boxes against detector boxes, for every run that has been scored both ways."""
+    rows = []
+    for run in sorted((RESULTS / "landmarks").glob("*/evaluation_val_detector.json")):
+        truth = json.loads((run.parent / "metrics.json").read_text())
+        detector = json.loads(run.read_text())
+        mapping = json.loads((run.parent / "box_mapping.json").read_text())
+        rows.append({
+            "run": f"`{run.parent.name}`", "NME, true-point boxes": f"{100 * truth['val_nme']:.2f}%",
+            f"{mapping['detector']} detection rate":
+                f"{100 * detector['val_detector_detection_rate']:.1f}%",
+            "NME, detector boxes (detected faces)":
+                f"{100 * detector['val_detector_detected_nme']:.2f}%",
+            "NME, detector boxes (all faces, fallback box)":
+                f"{100 * detector['val_detector_nme']:.2f}%",
+            "ratio (detected / truth)":
+                f"{detector['val_detector_detected_nme'] / truth['val_nme']:.2f}×",
+        })  # fmt: skip
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
 LANDMARK_METRICS = {"val_nme": "NME", "val_failure_rate_8": "failure > 0.08",
                     "val_failure_rate_10": "failure > 0.10", "val_auc_10": "AUC @ 0.10",
                     "val_mean_shape_nme": "mean-shape NME", "best_epoch": "best epoch",
@@ -115,6 +136,7 @@ BLOCKS = {
     "landmarks": lambda: run_rows(landmark_runs(), LANDMARK_METRICS,
                                   percent=[k for k in LANDMARK_METRICS if "nme" in k
                                            or "failure" in k]),  # fmt: skip
+    "landmark_boxes": landmark_boxes,
     "benchmarks": benchmarks,
 }  # fmt: skip
 
