@@ -105,7 +105,8 @@ def landmark_boxes() -> str:
         detector = json.loads(run.read_text())
         mapping = json.loads((run.parent / "box_mapping.json").read_text())
         rows.append({
-            "run": f"`{run.parent.name}`", "NME, true-point boxes": f"{100 * truth['val_nme']:.2f}%",
+            "run": f"`{run.parent.name}`",
+            "NME, true-point boxes": f"{100 * truth['val_nme']:.2f}%",
             f"{mapping['detector']} detection rate":
                 f"{100 * detector['val_detector_detection_rate']:.1f}%",
             "NME, detector boxes (detected faces)":

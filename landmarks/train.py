@@ -120,7 +120,7 @@ def run(config: dict) -> dict:
     train_set, val_set = load_split(config)  # before the run folder: bad data leaves none
     if len(train_set) < config["batch_size"]:
         raise DataError(f"{len(train_set)} training faces do not fill one batch of "
-                        f"{config['batch_size']}; lower --batch-size or --val-fraction")  # fmt: skip
+                        f"{config['batch_size']}; lower --batch-size or --val-fraction")
     run_dir = start_run(config["out"], config, overwrite=config.get("overwrite", False))
     write_json(run_dir / "data_report.json", {"left_out": train_set.left_out,
                                               "skipped": train_set.skipped})  # fmt: skip

@@ -98,3 +98,20 @@ def test_short_run_on_muct_learns(tmp_path, data_dir):
     history = pd.read_csv(tmp_path / "m" / "history.csv")
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
     assert not (tmp_path / "m" / "predictions_val.png").exists()  # MUCT faces stay unpublished
+
+
+@pytest.mark.slow
+def test_the_landmark_sweep_runs_resumes_and_summarizes(tmp_path, synthetic_ibug, capsys):
+    from landmarks import sweep
+
+    argv = ["--data-dir", str(synthetic_ibug), "--subsets", "afw", "--losses",
+            "masked_euclidean", "masked_mse", "--seeds", "0", "--image-size", "40", "--epochs",
+            "1", "--batch-size", "8", "--out", str(tmp_path)]  # fmt: skip
+    sweep.main(argv)
+    table = pd.read_csv(tmp_path / "summary.csv")
+    assert sorted(table["loss"]) == ["masked_euclidean", "masked_mse"]
+    assert (tmp_path / "nme.png").exists()
+    assert f"`python landmarks/sweep.py {' '.join(argv)}`" in (tmp_path / "summary.md").read_text()
+    capsys.readouterr()
+    sweep.main(argv)
+    assert "skipping 2 complete run(s) of 2" in capsys.readouterr().err
