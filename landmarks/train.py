@@ -82,6 +82,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         check_weights(args.weights)
     except ValueError as exc:
         p.error(f"argument {exc}")
+    if args.backbone == "small_cnn" and args.weights == "imagenet":
+        p.error("argument --weights: small_cnn has no ImageNet weights; use none or a file")
     if args.out is None:
         args.out = str(RESULTS / f"{args.dataset}-{args.backbone}-{args.image_size}px")
     return args

@@ -78,6 +78,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--decode", type=positive_int, default=0, metavar="N",
                    help="print the first N training wires as words and their topic, then exit")
     args = p.parse_args(argv)
+    if args.label_smoothing and args.loss != "categorical_crossentropy":
+        p.error("argument --label-smoothing: only categorical_crossentropy smooths its labels")
     if args.out is None:
         sweep_dir = RESULTS / "runs" / f"{args.optimizer}-{args.epochs}ep"
         args.out = str(run_folder(sweep_dir, vars(args)))

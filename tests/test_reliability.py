@@ -125,6 +125,9 @@ def test_a_failed_configuration_is_reported_and_the_others_run(tmp_path, capsys)
     ("landmarks/train.py", ["--image-size", "16"], "small_cnn needs at least 31 px"),
     ("landmarks/train.py", ["--weights", "weights.bin"], "expected none, imagenet, or a file"),
     ("landmarks/train.py", ["--lr", "nan"], "--lr: must be in (0, inf)"),
+    ("landmarks/train.py", ["--weights", "imagenet"], "small_cnn has no ImageNet weights"),
+    ("reuters_losses/train.py", ["--loss", "mse", "--label-smoothing", "0.1"],
+     "only categorical_crossentropy"),
 ])  # fmt: skip
 def test_impossible_flags_are_refused_by_argparse(script_name, argv, message, capsys):
     import importlib
