@@ -113,6 +113,16 @@ def run_configs(run_fn, configs: list[dict], *, jobs: int = 1, overwrite: bool =
     return failures
 
 
+def run_grid(run_fn, grid: list[dict], args) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``run_configs`` with a sweep's parsed flags, then ``collect`` of the complete folders;
+    stops with the first failure when nothing at all completed."""
+    failures = run_configs(run_fn, grid, **sweep_kwargs(args))
+    runs = collect(c["out"] for c in grid)
+    if runs.empty:
+        raise_if_failed(failures, len(grid))
+    return runs, failures
+
+
 def sweep_kwargs(args) -> dict:
     """The run_configs keywords from parsed ``add_sweep_flags`` flags."""
     return {k: getattr(args, k) for k in

@@ -20,15 +20,7 @@ import pandas as pd
 from common.cli import add_data_dir_flag, command_line, positive_float, positive_int, run_cli
 from common.plotting import save_figure
 from common.runs import write_csv, write_text
-from common.sweep import (
-    add_sweep_flags,
-    aggregate,
-    collect,
-    mean_std,
-    raise_if_failed,
-    run_configs,  # fmt: skip
-    sweep_kwargs,
-)
+from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from landmarks import train
 from landmarks.datasets import DATASETS
 from landmarks.losses import LOSSES
@@ -93,10 +85,7 @@ def plot_nme(table: pd.DataFrame, path) -> None:
 def main(argv=None) -> None:
     args = parse_args(argv)
     grid = configs(args)
-    failures = run_configs(train.run, grid, **sweep_kwargs(args))
-    runs = collect(c["out"] for c in grid)
-    if runs.empty:
-        raise_if_failed(failures, len(grid))
+    runs, failures = run_grid(train.run, grid, args)
     table = aggregate(runs, ["head_activation", "loss"], METRICS).sort_values("val_nme",
                                                                               ignore_index=True)
     out = Path(args.out)

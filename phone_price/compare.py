@@ -22,15 +22,7 @@ from common.cli import add_data_dir_flag, command_line, positive_int, run_cli
 from common.normalization import MODES, apply_normalization, fit_normalization
 from common.plotting import save_figure
 from common.runs import write_csv, write_text
-from common.sweep import (
-    add_sweep_flags,
-    aggregate,
-    collect,
-    mean_std,
-    raise_if_failed,
-    run_configs,
-    sweep_kwargs,
-)
+from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from phone_price import train
 from phone_price.baselines import BASELINES, fit_baseline
 from phone_price.data import load_labeled, split_indices
@@ -173,8 +165,7 @@ def summarize(runs: pd.DataFrame, out: Path, command: str) -> pd.DataFrame:
 def main(argv=None) -> None:
     args = parse_args(argv)
     grid = configs(args)
-    failures = run_configs(train.run, grid, **sweep_kwargs(args))
-    runs = collect(c["out"] for c in grid)
+    runs, failures = run_grid(train.run, grid, args)
     runs["model"] = runs.apply(model_name, axis=1)
     if not args.no_baselines:
         runs = pd.concat([runs, baseline_rows(args, args.normalizations)], ignore_index=True)

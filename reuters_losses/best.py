@@ -18,15 +18,7 @@ import pandas as pd
 
 from common.cli import add_data_dir_flag, command_line, run_cli
 from common.runs import write_csv, write_text
-from common.sweep import (
-    add_sweep_flags,
-    aggregate,
-    collect,
-    mean_std,
-    raise_if_failed,
-    run_configs,  # fmt: skip
-    sweep_kwargs,
-)
+from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from reuters_losses import train
 
 KERAS_RECIPE = ["--hidden", "512", "--dropout", "0.5", "--optimizer", "adam", "--batch-size", "32"]
@@ -70,8 +62,7 @@ def configs(args) -> list[dict]:
 def main(argv=None) -> None:
     args = parse_args(argv)
     grid = configs(args)
-    failures = run_configs(train.run, grid, **sweep_kwargs(args))
-    runs = collect(c["out"] for c in grid)
+    runs, failures = run_grid(train.run, grid, args)
     runs["candidate"] = [Path(d).name.rsplit("-seed", 1)[0] for d in runs["run_dir"]]
     table = aggregate(runs, ["candidate"], METRICS).sort_values("val_accuracy", ascending=False,
                                                                ignore_index=True)

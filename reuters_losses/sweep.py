@@ -23,15 +23,7 @@ import pandas as pd
 from common.cli import add_data_dir_flag, command_line, run_cli
 from common.plotting import save_figure
 from common.runs import write_csv, write_text
-from common.sweep import (
-    add_sweep_flags,
-    aggregate,
-    collect,
-    mean_std,
-    raise_if_failed,
-    run_configs,
-    sweep_kwargs,
-)
+from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from reuters_losses import train
 from reuters_losses.data import load_reuters
 from reuters_losses.model import ACTIVATIONS, LOSSES, PAIRS
@@ -194,11 +186,7 @@ def main(argv=None) -> None:
     # one process: share the loaded data; several: each worker loads its own copy
     local = args.jobs == 1 and args.backend == "local"
     run_fn = functools.partial(train.run, data=data) if local else train.run
-    failures = run_configs(run_fn, grid, **sweep_kwargs(args))
-
-    runs = collect(c["out"] for c in grid)
-    if runs.empty:
-        raise_if_failed(failures, len(grid))
+    runs, failures = run_grid(run_fn, grid, args)
     out = Path(args.out)
     curves = mean_histories(runs)
     majority = majority_baseline(data["labels_train"], data["labels_test"])
