@@ -184,7 +184,8 @@ def fit_and_record(
     ``shuffled_batches``); ``val_data`` is what Keras' ``validation_data`` takes. The checkpoint
     with the best ``monitor`` (``None``: the last epoch) is kept as ``model.keras``;
     ``history.csv`` and ``curves.png`` are written; a loss that becomes NaN stops training with
-    one line on stderr.
+    one line on stderr. Files are written at the end of an epoch at most every ``save_every``
+    seconds (0: every epoch) and when training ends.
     """
     run_dir = Path(run_dir)
     state = load_backup(run_dir, model) or {}
