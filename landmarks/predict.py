@@ -80,7 +80,9 @@ def predict_faces(model, image: np.ndarray, boxes: np.ndarray, batch_size: int) 
     """Points [F, K, 2] in pixels of ``image`` for crop boxes [F, 3]."""
     size = model.input_shape[1]
     crops = np.stack([crop(image, box, size) for box in boxes])
-    unit = model.predict(crops, batch_size=batch_size, verbose=0).reshape(len(boxes), -1, 2)
+    # a direct call: Keras' predict() costs tens of milliseconds per call, more than one face
+    unit = np.concatenate([np.asarray(model(crops[i:i + batch_size], training=False))
+                           for i in range(0, len(crops), batch_size)]).reshape(len(boxes), -1, 2)
     return boxes[:, None, :2] + unit * boxes[:, None, 2:3]
 
 
