@@ -207,7 +207,7 @@ def fit_and_record(
         model.fit(train_batches(first_epoch), validation_data=val_data, epochs=epochs,
                   initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch,
                   callbacks=everything, shuffle=False, verbose=0)  # fmt: skip
-    history = pd.DataFrame(recorder.rows)
+    history = pd.DataFrame(recorder.rows, dtype=float)  # a resumed NaN was saved as null
     if len(history) and not np.isfinite(history["loss"].iloc[-1]):
         print(f"warning: the loss became NaN in epoch {len(history)}; training stopped "
               "(lower --lr or normalize the inputs)", file=sys.stderr)  # fmt: skip

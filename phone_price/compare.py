@@ -133,7 +133,7 @@ def plot_summary(table: pd.DataFrame, path) -> None:
     ax.set_ylabel("held-out test accuracy")
     ax.set_ylim(0.0, 1.0)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=7, ncol=2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     save_figure(fig, path)
 
 

@@ -105,6 +105,8 @@ def test_a_nan_loss_stops_training_and_metrics_stay_valid_json(tmp_path, capsys)
     best, history = train(tmp_path, callbacks=[Poison()])
     assert len(history) < CONFIG["epochs"]
     assert "loss became NaN" in capsys.readouterr().err
+    _, again = train(tmp_path)  # killed before metrics.json: the rerun does not train again
+    pd.testing.assert_frame_equal(history, again)
     finish_run(tmp_path, {"val_loss": float("nan"), "best_epoch": 2})
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"val_loss": None,
                                                                    "best_epoch": 2.0}
