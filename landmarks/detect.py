@@ -2,9 +2,10 @@
 
 The detector is dlib's (``dlib-bin`` on PyPI, its models inside the package): ``hog`` (the
 frontal-face HOG + linear SVM, no upsampling) by default, or ``cnn`` (the MMOD CNN from the
-``face-recognition-models`` package; more faces found, about 80× slower on a CPU). Measured on
-the 228 ibug_68 validation faces here: HOG finds 95.6% at about 240 images/s, the CNN 100% at
-about 3 images/s (`python benchmarks/landmarks_predict.py`).
+``face-recognition-models`` package: it found every validation face in a one-off check here,
+but at a few images/s, about 80× slower than HOG on a CPU). OpenCV's Haar cascades, the other
+registry-installable candidate, are no longer in ``opencv-python-headless`` 5. The HOG
+detector's rate and speed are measured by ``python benchmarks/landmarks_predict.py``.
 
 A detector's box is not the landmark box the model was trained on (dlib's sits higher and is a
 different size), so ``learn_mapping`` measures, on the training faces, the median offset of the
