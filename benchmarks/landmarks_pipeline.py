@@ -94,7 +94,8 @@ def memory_child(image_size: int, count: int) -> None:
     record_benchmark("landmarks_memory", f"{count:,} generated MUCT-sized images cached at "
                      f"{image_size} px: {cache.images.nbytes / 2**20:.0f} MiB of crops; peak RSS "
                      f"{peak:.0f} MiB, of which {before:.0f} MiB is TensorFlow and the imports",
-                     {"peak_rss_mib": peak, "before_mib": before})  # fmt: skip
+                     {"peak_rss_mib": peak, "before_mib": before},
+                     command="python benchmarks/landmarks_pipeline.py --memory")  # fmt: skip
 
 
 def main() -> None:

@@ -142,8 +142,9 @@ BLOCKS = {
 }  # fmt: skip
 
 
-def record_benchmark(name: str, summary: str, figures: dict) -> None:
-    """Save a benchmark's figures (and the command and date) for the README's table."""
+def record_benchmark(name: str, summary: str, figures: dict, command: str | None = None) -> None:
+    """Save a benchmark's figures (and the command, default this process's, and the date) for
+    the README's table."""
     import datetime
 
     from common.cli import command_line
@@ -152,7 +153,7 @@ def record_benchmark(name: str, summary: str, figures: dict) -> None:
     script = Path(sys.argv[0]).resolve()
     shown = script.relative_to(REPO_ROOT) if script.is_relative_to(REPO_ROOT) else script.name
     write_json(RESULTS / "benchmarks" / f"{name}.json", {
-        "command": command_line(str(shown)), "summary": summary, "figures": figures,
+        "command": command or command_line(str(shown)), "summary": summary, "figures": figures,
         "date": datetime.date.today().isoformat(),
     })  # fmt: skip
 
