@@ -12,6 +12,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC, LinearSVC
 
+from common.selection import best_on_validation
+
 C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 BASELINES = {
     "logreg": [LogisticRegression(max_iter=5000)],  # scikit-learn's default C = 1
@@ -26,13 +28,7 @@ BASELINES = {
 
 def fit_baseline(name: str, xs: dict, ys: dict):
     """The grid member of ``name`` with the best accuracy on ``xs['val']``, fitted on train."""
-    best, best_accuracy = None, -1.0
-    for candidate in BASELINES[name]:
-        model = clone(candidate).fit(xs["train"], ys["train"])
-        accuracy = float(np.mean(model.predict(xs["val"]) == ys["val"]))
-        if accuracy > best_accuracy:  # ties keep the earlier, simpler member
-            best, best_accuracy = model, accuracy
-    return best
+    return best_on_validation(BASELINES[name], xs, ys)
 
 
 def logistic_baseline(x_train, y_train, x_eval) -> np.ndarray:

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from common.cli import add_data_dir_flag, command_line, fraction, number_in, run_cli
 from common.runs import write_csv, write_text
+from common.selection import best_on_validation
 from common.sweep import aggregate, mean_std
-from reuters_losses.data import load_wires, validation_rows, vectorize
+from reuters_losses.data import NUM_CLASSES, load_wires, validation_rows, vectorize
 from reuters_losses.metrics import scores
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -50,7 +50,7 @@ def outputs_of(model, x) -> np.ndarray:
     """Scores [N, 46] for top-3 accuracy, whatever the classifier offers."""
     scores_ = model.decision_function(x) if hasattr(model, "decision_function") else \
         model.predict_proba(x)
-    full = np.full((len(x), 46), -np.inf)
+    full = np.full((len(x), NUM_CLASSES), -np.inf)
     full[:, model.classes_] = scores_
     return full
 
@@ -59,12 +59,7 @@ def fit_and_score(name: str, inputs: dict, labels: dict) -> dict:
     """The grid member with the best validation accuracy, scored on val and test."""
     representation, grid = BASELINES[name]
     x = inputs[representation]
-    best, best_accuracy = None, -1.0
-    for candidate in grid:
-        model = clone(candidate).fit(x["train"], labels["train"])
-        accuracy = float(np.mean(model.predict(x["val"]) == labels["val"]))
-        if accuracy > best_accuracy:
-            best, best_accuracy = model, accuracy
+    best = best_on_validation(grid, x, labels)
     return {"model": name, **scores(labels["val"], outputs_of(best, x["val"]), prefix="val_"),
             **scores(labels["test"], outputs_of(best, x["test"]), prefix="test_")}
 
