@@ -41,7 +41,7 @@ def main() -> None:
     model = keras.models.load_model(f"{args.run}/model.keras")
     val = load_split(config)[1].subset(range(min(args.faces, 10**6)))
     images = [read_rgb(p) for p in val.paths]
-    truth_boxes = face_boxes(val.points, val.visible, 0.25)
+    truth_boxes = face_boxes(val.points, val.visible)
 
     start = time.perf_counter()
     detections = [detect_faces(image, detector=mapping["detector"]) for image in images]

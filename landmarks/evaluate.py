@@ -52,13 +52,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def detector_boxes(data, mapping: dict, *, margin: float = 0.25):
+def detector_boxes(data, mapping: dict):
     """Crop boxes [N, 3] from the detector (mapped), the fallback box where it finds nothing,
     and the mask of detected faces."""
     from landmarks.detect import apply_mapping, detect_faces, fallback_box, matching_box, read_rgb
     from landmarks.pipeline import face_boxes
 
-    truth = face_boxes(data.points, data.visible, margin)
+    truth = face_boxes(data.points, data.visible)
     boxes, found = np.zeros_like(truth), np.zeros(len(truth), bool)
     for i, path in enumerate(data.paths):
         image = read_rgb(path)
@@ -118,27 +118,40 @@ def plot_per_landmark(errors: np.ndarray, baseline: np.ndarray, path) -> None:
     save_figure(fig, path)
 
 
-def evaluate_cache(model, cache: CropCache, *, mean_shape: np.ndarray, split: str, out: Path | None,
-                   batch_size: int = 32, show_faces: bool = True) -> dict:  # fmt: skip
-    """Metrics of ``model`` and of the training ``mean_shape`` [K, 2] on ``cache``; the figures
-    go into ``out`` (None: no figures)."""
+def score_points(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray,
+                 split: str) -> dict:  # fmt: skip
+    """Metrics of predicted points [N, K, 2] and of the training ``mean_shape`` [K, 2]."""
     true = crop_targets(cache)
-    pred = predict_points(model, cache, batch_size)
     baseline = np.broadcast_to(np.asarray(mean_shape, np.float32), true.shape)
     eyes, seen = cache.eye_points, cache.visible
     result = metrics.summary(pred, true, seen, eyes, prefix=split)
     result.update(metrics.summary(baseline, true, seen, eyes, prefix=f"{split}_mean_shape"))
     result[f"{split}_faces"] = len(true)
-    if out is not None:
-        nme = metrics.nme_per_image(pred, true, seen, eyes)
-        plot_ced({"model": nme, "mean shape": metrics.nme_per_image(baseline, true, seen, eyes)},
-                 out / f"ced_{split}.png")  # fmt: skip
-        plot_per_landmark(metrics.per_landmark_nme(pred, true, seen, eyes),
-                          metrics.per_landmark_nme(baseline, true, seen, eyes),
-                          out / f"per_landmark_{split}.png")  # fmt: skip
-        if show_faces:
-            plot_grid(cache, pred, true, out / f"predictions_{split}.png")
     return result
+
+
+def write_figures(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray, split: str,
+                  out: Path, show_faces: bool = True) -> None:  # fmt: skip
+    """The CED curve, the per-landmark error and (where the licence allows) a face grid."""
+    true = crop_targets(cache)
+    baseline = np.broadcast_to(np.asarray(mean_shape, np.float32), true.shape)
+    eyes, seen = cache.eye_points, cache.visible
+    nme = metrics.nme_per_image(pred, true, seen, eyes)
+    plot_ced({"model": nme, "mean shape": metrics.nme_per_image(baseline, true, seen, eyes)},
+             out / f"ced_{split}.png")  # fmt: skip
+    plot_per_landmark(metrics.per_landmark_nme(pred, true, seen, eyes),
+                      metrics.per_landmark_nme(baseline, true, seen, eyes),
+                      out / f"per_landmark_{split}.png")  # fmt: skip
+    if show_faces:
+        plot_grid(cache, pred, true, out / f"predictions_{split}.png")
+
+
+def evaluate_cache(model, cache: CropCache, *, mean_shape: np.ndarray, split: str, out: Path,
+                   batch_size: int = 32, show_faces: bool = True) -> dict:  # fmt: skip
+    """Metrics of ``model`` and of the training ``mean_shape`` on ``cache``; figures in ``out``."""
+    pred = predict_points(model, cache, batch_size)
+    write_figures(pred, cache, mean_shape=mean_shape, split=split, out=out, show_faces=show_faces)
+    return score_points(pred, cache, mean_shape=mean_shape, split=split)
 
 
 def main(argv=None) -> None:
@@ -173,15 +186,15 @@ def main(argv=None) -> None:
         split = f"{split}_detector"
         extra = {f"{split}_detection_rate": float(found.mean())}
     cache = cache_crops(data, model.input_shape[1], progress=not args.quiet, boxes=boxes)
-    result = evaluate_cache(model, cache, mean_shape=shape, split=split, out=None,
-                            batch_size=args.batch_size)
+    pred = predict_points(model, cache, args.batch_size)
+    result = score_points(pred, cache, mean_shape=shape, split=split)
     if args.boxes == "detector":
-        detected = metrics.nme_per_image(predict_points(model, cache, args.batch_size),
-                                         crop_targets(cache), cache.visible, cache.eye_points)
+        detected = metrics.nme_per_image(pred, crop_targets(cache), cache.visible,
+                                         cache.eye_points)  # fmt: skip
         result = {**extra, f"{split}_detected_nme": float(detected[found].mean()), **result}
     print_metrics(run_dir, result)  # before anything is written: a write error loses nothing
-    evaluate_cache(model, cache, mean_shape=shape, split=split, out=out,
-                   batch_size=args.batch_size, show_faces=data.spec.show_faces)
+    write_figures(pred, cache, mean_shape=shape, split=split, out=out,
+                  show_faces=data.spec.show_faces)
     write_json(out / f"evaluation_{split}.json", result)
 
 

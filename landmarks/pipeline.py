@@ -33,7 +33,11 @@ class CropCache:
     eye_points: tuple[int, int]
 
 
-def face_boxes(points: np.ndarray, visible: np.ndarray, margin: float) -> np.ndarray:
+# The landmark box: the square around the visible points, enlarged by this share of its side.
+FACE_MARGIN = 0.25
+
+
+def face_boxes(points: np.ndarray, visible: np.ndarray, margin: float = FACE_MARGIN) -> np.ndarray:
     """[N, 3] (x0, y0, side): square around the visible points' bounding box, side × (1+margin)."""
     big = np.float32(1e9)
     lo = np.where(visible[..., None], points, big).min(axis=1)
@@ -47,7 +51,7 @@ def cache_crops(
     data: LandmarkSet,
     image_size: int,
     *,
-    margin: float = 0.25,
+    margin: float = FACE_MARGIN,
     context: float = 1.25,
     progress: bool = True,
     boxes: np.ndarray | None = None,

@@ -25,7 +25,7 @@ from landmarks.model import (
     HEAD_ACTIVATIONS,
     MIN_IMAGE_SIZE,
     POOLINGS,
-    check_weights,  # fmt: skip
+    check_weights,
 )
 
 RESULTS = Path("results/landmarks")
@@ -95,8 +95,8 @@ def learn_box_mapping(train_set, run_dir, *, detector: str, jitter: dict) -> dic
     from landmarks.pipeline import face_boxes
 
     try:
-        mapping = learn_mapping(train_set.paths, face_boxes(train_set.points, train_set.visible,
-                                                            margin=0.25), detector=detector)
+        mapping = learn_mapping(train_set.paths, face_boxes(train_set.points, train_set.visible),
+                                detector=detector)
     except DataError as exc:  # e.g. drawn test faces: the model trains, predict needs --box
         print(f"warning: no box mapping ({exc})", file=sys.stderr)
         return jitter
@@ -126,7 +126,7 @@ def run(config: dict) -> dict:
     run_dir = start_run(config["out"], config, overwrite=config.get("overwrite", False))
     write_json(run_dir / "data_report.json", {"left_out": train_set.left_out,
                                               "skipped": train_set.skipped})  # fmt: skip
-    lifecycle.write_split(run_dir, {"train": train_set.paths, "val": val_set.paths})
+    write_json(run_dir / "split.json", {"train": train_set.paths, "val": val_set.paths})
     lifecycle.set_seed(config["seed"])
     size, batch, progress = config["image_size"], config["batch_size"], not config.get("quiet")
     train_cache = cache_crops(train_set, size, progress=progress)
