@@ -240,9 +240,3 @@ def epoch_progress():
 
     return EpochProgress()
 
-
-def write_split(run_dir, rows: dict) -> None:
-    """``split.json``: the row indices (or file paths) of each split."""
-    write_json(Path(run_dir) / "split.json",
-               {k: np.asarray(v).tolist() if not isinstance(v, list) else v
-                for k, v in rows.items()})  # fmt: skip

@@ -11,6 +11,7 @@ README is out of date. This module reads result files only; it imports no experi
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import re
 import sys
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from common.cli import command_line
 from common.data import REPO_ROOT
-from common.runs import write_text
+from common.runs import write_json, write_text
 
 RESULTS = REPO_ROOT / "results"
 README = REPO_ROOT / "README.md"
@@ -45,7 +47,7 @@ def mean_std_text(mean, std, seeds, digits=3) -> str:
     return f"{mean:.{digits}f}" if seeds == 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def sweep_grid(folders: dict[str, Path], metric: str, best: str | None = None) -> str:
+def sweep_grid(folders: dict[str, Path], metric: str) -> str:
     """One row per activation / loss pair, one column per sweep folder: ``metric`` (mean ± std)."""
     columns, commands = {}, []
     for label, folder in folders.items():
@@ -64,7 +66,7 @@ def sweep_grid(folders: dict[str, Path], metric: str, best: str | None = None) -
 
 
 def run_rows(runs: dict[str, Path], metrics: dict[str, str], percent=()) -> str:
-    """One row per run folder: the named metrics of its metrics.json, and its command."""
+    """One row per run folder: the named metrics of its metrics.json."""
     rows = []
     for label, run in runs.items():
         saved = json.loads((run / "metrics.json").read_text())
@@ -145,11 +147,6 @@ BLOCKS = {
 def record_benchmark(name: str, summary: str, figures: dict, command: str | None = None) -> None:
     """Save a benchmark's figures (and the command, default this process's, and the date) for
     the README's table."""
-    import datetime
-
-    from common.cli import command_line
-    from common.runs import write_json
-
     script = Path(sys.argv[0]).resolve()
     shown = script.relative_to(REPO_ROOT) if script.is_relative_to(REPO_ROOT) else script.name
     write_json(RESULTS / "benchmarks" / f"{name}.json", {

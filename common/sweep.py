@@ -58,7 +58,8 @@ def plan(configs: list[dict], *, overwrite: bool = False) -> list[dict]:
     return pending
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """``Type: first line of the message`` (or the type alone), for a one-line failure report."""
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -72,7 +73,7 @@ def run_local(run_fn, pending: list[dict], jobs: int) -> dict[str, str]:
             try:
                 run_fn(config)
             except Exception as exc:  # one bad configuration must not stop the others
-                failures[config["out"]] = _describe(exc)
+                failures[config["out"]] = describe_error(exc)
                 print(f"failed: {config['out']}: {failures[config['out']]}", file=sys.stderr)
         return failures
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
@@ -82,7 +83,7 @@ def run_local(run_fn, pending: list[dict], jobs: int) -> dict[str, str]:
             for i, future in enumerate(as_completed(futures), 1):
                 out = futures[future]
                 if future.exception() is not None:
-                    failures[out] = _describe(future.exception())
+                    failures[out] = describe_error(future.exception())
                     print(f"[{i}/{len(pending)}] failed {out}: {failures[out]}", file=sys.stderr)
                 else:
                     print(f"[{i}/{len(pending)}] done {out}", file=sys.stderr)

@@ -61,6 +61,8 @@ def run_ray(run_fn, pending: list[dict], *, address: str = "auto", cpus_per_run:
     check_writable_folder(common_root(pending))
     started = connect(address)
     try:
+        from common.sweep import describe_error
+
         task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=0)(_call)
         outs = {task.remote(run_fn, config): config["out"] for config in pending}
         slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_run))
@@ -74,8 +76,7 @@ def run_ray(run_fn, pending: list[dict], *, address: str = "auto", cpus_per_run:
                         ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
                         cause = exc.cause if getattr(exc, "cause", None) else exc
-                        text = str(cause).splitlines()[0] if str(cause) else ""
-                        failures[outs[ref]] = f"{type(cause).__name__}: {text}".rstrip(": ")
+                        failures[outs[ref]] = describe_error(cause)
                 running = min(len(waiting), slots)
                 print(f"ray: {done} done, {running} running, {len(waiting) - running} pending"
                       + (f", {len(failures)} failed" if failures else ""), file=sys.stderr)

@@ -104,6 +104,7 @@ def draw_overlay(image: np.ndarray, boxes: np.ndarray, points: np.ndarray, path:
 
 def main(argv=None) -> None:
     import keras
+    import pandas as pd
 
     import landmarks.losses  # noqa: F401  (registers the custom objects for loading)
     import landmarks.metrics  # noqa: F401
@@ -151,8 +152,6 @@ def main(argv=None) -> None:
                          "box_side": box[2],
                          **{f"{a}{k}": v for k, p in enumerate(pts) for a, v in zip("xy", p)}})
         draw_overlay(image, boxes, points, out / f"{path.stem}_overlay.png")
-    import pandas as pd
-
     write_csv(out / "predictions.csv", pd.DataFrame(rows))
     print(f"{len(rows)} face(s) in {len(files) - no_face - unreadable} of {len(files)} image(s); "
           f"{no_face} without a face, {unreadable} unreadable; written to {out}")

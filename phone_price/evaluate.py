@@ -24,7 +24,7 @@ from common.runs import (
     read_json,
     saved_model_path,
     write_csv,
-    write_json,  # fmt: skip
+    write_json,
     write_text,
 )
 from phone_price.baselines import logistic_baseline

@@ -23,13 +23,13 @@ from common.cli import (
     layer_sizes,
     non_negative_int,
     number_in,
-    positive_float,  # fmt: skip
+    positive_float,
     positive_int,
     print_metrics,
     run_cli,
 )
 from common.normalization import MODES, apply_normalization, fit_normalization, save_normalization
-from common.runs import finish_run, start_run
+from common.runs import finish_run, start_run, write_json
 from phone_price.data import load_labeled, split_indices
 from phone_price.metrics import scores
 
@@ -88,7 +88,7 @@ def train_and_score(config: dict, x, y, rows: dict, run_dir) -> dict:
     from phone_price.model import build_model, predict_classes, targets
 
     run_dir = start_run(run_dir, config, overwrite=config.get("overwrite", False))
-    lifecycle.write_split(run_dir, rows)
+    write_json(run_dir / "split.json", rows)  # the row indices of each split
     lifecycle.set_seed(config["seed"])
     stats = fit_normalization(x[rows["train"]], config["normalization"])
     save_normalization(stats, run_dir / "normalization.json")

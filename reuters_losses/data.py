@@ -47,23 +47,27 @@ def encode_wire(raw_ids, num_words: int) -> np.ndarray:
     return np.concatenate([[START_CHAR], ids])
 
 
-def multi_hot(wires, num_words: int) -> np.ndarray:
-    """float32 [N, num_words]: 1 where the word id occurs in the wire (any number of times)."""
+def _cells(wires, num_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, word id) of every word of every wire, checked to fit in ``num_words`` columns."""
     lengths = np.fromiter((len(w) for w in wires), dtype=np.int64, count=len(wires))
     rows = np.repeat(np.arange(len(wires)), lengths)
     cols = np.concatenate(wires) if len(wires) else np.zeros(0, np.int64)
     if cols.size and cols.max() >= num_words:
         raise ValueError(f"word id {cols.max()} does not fit in {num_words} columns")
+    return rows, cols
+
+
+def multi_hot(wires, num_words: int) -> np.ndarray:
+    """float32 [N, num_words]: 1 where the word id occurs in the wire (any number of times)."""
     vectors = np.zeros((len(wires), num_words), dtype=np.float32)
-    vectors[rows, cols] = 1.0
+    vectors[_cells(wires, num_words)] = 1.0
     return vectors
 
 
 def word_counts(wires, num_words: int) -> np.ndarray:
     """float32 [N, num_words]: how often each word id occurs in each wire."""
     vectors = np.zeros((len(wires), num_words), dtype=np.float32)
-    for row, wire in enumerate(wires):
-        np.add.at(vectors[row], wire, 1.0)
+    np.add.at(vectors, _cells(wires, num_words), 1.0)
     return vectors
 
 

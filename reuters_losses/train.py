@@ -21,7 +21,7 @@ from common.cli import (
     layer_sizes,
     number_in,
     positive_float,
-    positive_int,  # fmt: skip
+    positive_int,
     print_metrics,
     run_cli,
 )
