@@ -14,6 +14,7 @@ without the ``version: 1`` / ``n_points: 68`` / ``{ … }`` header.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 import sys
 from collections.abc import Callable
@@ -38,19 +39,20 @@ class LandmarkSet:
     dataset: str = "ibug68"  # key of DATASETS: flip permutation, normalizing points, licence
     skipped: list[dict] = field(default_factory=list)  # {"item", "reason"} of each bad item
     left_out: dict = field(default_factory=dict)  # counts of items left out that are not errors
+    five: bool = False  # the 5 derived points (five_points) rather than the full markup
 
     def __len__(self) -> int:
         return len(self.paths)
 
     @property
     def spec(self) -> DatasetSpec:
-        return DATASETS[self.dataset]
+        return point_spec(self.dataset, 5 if self.five else None)
 
     def subset(self, rows) -> LandmarkSet:
         rows = np.asarray(rows, dtype=int)
         return LandmarkSet(
             [self.paths[i] for i in rows], self.points[rows], self.visible[rows],
-            [self.subjects[i] for i in rows], self.dataset,
+            [self.subjects[i] for i in rows], self.dataset, five=self.five,
         )  # fmt: skip
 
     def report(self) -> list[str]:
@@ -99,6 +101,9 @@ MUCT_FLIP = [
     72, 73, 74, 75, 68, 69, 70, 71,                          # extra eye points 68-75
 ]  # fmt: skip
 MUCT_PUPILS = (31, 36)  # the pupils: centroid of eye contours 27-30 and 32-35 (checked in tests)
+# The homework's 5 points: eye centres (mean of each eye's contour), nose tip, mouth corners.
+# MUCT's nose tip is 67 (41 is the point under the nose, between the nostrils 46 and 47).
+MUCT_FIVE = ((27, 28, 29, 30), (32, 33, 34, 35), (67,), (48,), (54,))
 MUCT_SOURCE = ("MUCT: https://github.com/StephenMilborrow/muct (muct-landmarks-v1.tar.gz and "
                "muct-{a,b,c,d,e}-jpg-v1.tar.gz; put muct76-opencv.csv and jpg/ under "
                "<data root>/muct/)")  # fmt: skip
@@ -164,6 +169,7 @@ IBUG_FLIP = [
     64, 63, 62, 61, 60, 67, 66, 65,                          # inner lip 60-67
 ]  # fmt: skip
 IBUG_OUTER_EYE_CORNERS = (36, 45)
+IBUG_FIVE = (tuple(range(36, 42)), tuple(range(42, 48)), (30,), (48,), (54,))
 IBUG_SOURCE = ("300-W: https://ibug.doc.ic.ac.uk/resources/300-W/ (put each subset's .jpg/.pts "
                "under <data root>/ibug_68/<subset>/)")  # fmt: skip
 _N_POINTS = re.compile(r"n_points\s*:\s*(\d+)")
@@ -257,13 +263,53 @@ class DatasetSpec:
     show_faces: bool  # may figures show its faces? (MUCT's licence: no)
     default_subsets: tuple[str, ...]
     source: str
+    five_point_sources: tuple[tuple[int, ...], ...]  # the points each of the 5 points averages
+
+    def five_point_spec(self) -> DatasetSpec:
+        """The spec of the 5 derived points: image-left eye, image-right eye, nose tip, left and
+        right mouth corner; a flip swaps the eyes and the corners; NME divides by the distance
+        between the eye centres."""
+        return dataclasses.replace(self, num_points=5, flip_permutation=FIVE_FLIP,
+                                   eye_points=(0, 1))  # fmt: skip
+
+
+FIVE_FLIP = [1, 0, 2, 4, 3]
 
 
 DATASETS = {
     "ibug68": DatasetSpec(read_ibug68, IBUG_POINTS, IBUG_FLIP, IBUG_OUTER_EYE_CORNERS, True,
-                          ("afw", "helen_train"), IBUG_SOURCE),
-    "muct": DatasetSpec(read_muct, MUCT_POINTS, MUCT_FLIP, MUCT_PUPILS, False, (), MUCT_SOURCE),
+                          ("afw", "helen_train"), IBUG_SOURCE, IBUG_FIVE),
+    "muct": DatasetSpec(read_muct, MUCT_POINTS, MUCT_FLIP, MUCT_PUPILS, False, (), MUCT_SOURCE,
+                        MUCT_FIVE),
 }  # fmt: skip
+POINT_COUNTS = (5, IBUG_POINTS, MUCT_POINTS)
+
+
+def point_spec(dataset: str, points: int | None = None) -> DatasetSpec:
+    """The spec of ``dataset`` with its own markup, or of its 5 derived points (``points=5``)."""
+    spec = DATASETS[dataset]
+    return spec.five_point_spec() if points == 5 else spec
+
+
+def five_points(data: LandmarkSet) -> LandmarkSet:
+    """The same faces with the 5 derived points; a derived point is visible when all of its
+    source points are."""
+    sources = data.spec.five_point_sources
+    points = np.stack([data.points[:, list(group)].mean(axis=1) for group in sources], axis=1)
+    visible = np.stack([data.visible[:, list(group)].all(axis=1) for group in sources], axis=1)
+    points[~visible] = 0
+    return dataclasses.replace(data, points=points.astype(np.float32), visible=visible,
+                               five=True)  # fmt: skip
+
+
+def select_points(data: LandmarkSet, count: int | None) -> LandmarkSet:
+    """``data`` with its full markup (``count`` None or the data set's own) or the 5 points."""
+    if count in (None, data.spec.num_points):
+        return data
+    if count != 5:
+        raise DataError(f"{data.dataset} has {data.spec.num_points} points; --points takes "
+                        f"{data.spec.num_points} or 5")  # fmt: skip
+    return five_points(data)
 
 
 def read_dataset(name: str, data_dir=None, subsets=None, *, skip_bad=False) -> LandmarkSet:
@@ -292,6 +338,7 @@ def load_split(config: dict) -> tuple[LandmarkSet, LandmarkSet]:
     subsets = config["subsets"].split(",") if config.get("subsets") else None
     data = read_dataset(config["dataset"], config.get("data_dir"), subsets,
                         skip_bad=config.get("skip_bad", False))  # fmt: skip
+    data = select_points(data, config.get("points"))
     train_rows, val_rows = split_by_subject(data.subjects, val_fraction=config["val_fraction"],
                                             seed=config["seed"])  # fmt: skip
     train, val = data.subset(train_rows), data.subset(val_rows)

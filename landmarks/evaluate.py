@@ -22,6 +22,7 @@ from pathlib import Path
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 
 import landmarks.model  # noqa: F401  (registers the custom objects for loading)
 from common.cli import add_data_dir_flag, positive_int, print_metrics, run_cli
@@ -29,8 +30,15 @@ from common.data import DataError
 from common.plotting import save_figure
 from common.runs import check_writable_folder, read_json, saved_model_path, write_json
 from landmarks import losses, metrics  # noqa: F401
-from landmarks.datasets import DATASETS, load_split, read_dataset
-from landmarks.pipeline import CropCache, cache_crops, crop_targets, face_box_in_cache, make_dataset
+from landmarks.datasets import DATASETS, load_split, read_dataset, select_points
+from landmarks.pipeline import (
+    CropCache,
+    cache_crops,
+    crop_targets,
+    face_box_in_cache,
+    make_dataset,
+    unflip_points,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -70,11 +78,18 @@ def detector_boxes(data, mapping: dict):
     return boxes, found
 
 
-def predict_points(model, cache: CropCache, batch_size: int) -> np.ndarray:
+def predict_points(model, cache: CropCache, batch_size: int, *,
+                   flip_test: bool = False) -> np.ndarray:  # fmt: skip
+    """Points [N, K, 2] in [0, 1] of each face crop; ``flip_test``: averaged with the
+    prediction on the mirrored face."""
     size = model.input_shape[1]
     ds = make_dataset(cache, image_size=size, batch_size=batch_size, training=False)
     ds = ds.map(lambda x, y: x)
-    return model.predict(ds, verbose=0).reshape(len(cache.images), -1, 2)
+    pred = model.predict(ds, verbose=0).reshape(len(cache.images), -1, 2)
+    if flip_test:
+        mirrored = model.predict(ds.map(tf.image.flip_left_right), verbose=0)
+        pred = (pred + unflip_points(mirrored.reshape(pred.shape), cache.flip_permutation)) / 2
+    return pred
 
 
 def plot_grid(cache: CropCache, pred, true, path, count: int = 12) -> None:
@@ -132,11 +147,13 @@ def score_points(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray,
 
 def write_figures(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray, split: str,
                   out: Path, show_faces: bool = True) -> None:  # fmt: skip
-    """The CED curve, the per-landmark error and (where the licence allows) a face grid."""
+    """Each face's NME, the CED curve, the per-landmark error and (where the licence allows)
+    a face grid."""
     true = crop_targets(cache)
     baseline = np.broadcast_to(np.asarray(mean_shape, np.float32), true.shape)
     eyes, seen = cache.eye_points, cache.visible
     nme = metrics.nme_per_image(pred, true, seen, eyes)
+    write_json(out / f"nme_{split}.json", {"nme": nme})  # per face, for overlaid CED curves
     plot_ced({"model": nme, "mean shape": metrics.nme_per_image(baseline, true, seen, eyes)},
              out / f"ced_{split}.png")  # fmt: skip
     plot_per_landmark(metrics.per_landmark_nme(pred, true, seen, eyes),
@@ -147,9 +164,10 @@ def write_figures(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray,
 
 
 def evaluate_cache(model, cache: CropCache, *, mean_shape: np.ndarray, split: str, out: Path,
-                   batch_size: int = 32, show_faces: bool = True) -> dict:  # fmt: skip
+                   batch_size: int = 32, show_faces: bool = True,
+                   flip_test: bool = False) -> dict:  # fmt: skip
     """Metrics of ``model`` and of the training ``mean_shape`` on ``cache``; figures in ``out``."""
-    pred = predict_points(model, cache, batch_size)
+    pred = predict_points(model, cache, batch_size, flip_test=flip_test)
     write_figures(pred, cache, mean_shape=mean_shape, split=split, out=out, show_faces=show_faces)
     return score_points(pred, cache, mean_shape=mean_shape, split=split)
 
@@ -169,6 +187,7 @@ def main(argv=None) -> None:
         dataset = args.dataset or config["dataset"]
         subsets = (args.subsets or config["subsets"]).split(",")
         data = read_dataset(dataset, config.get("data_dir"), subsets, skip_bad=args.skip_bad)
+        data = select_points(data, config.get("points"))
         split = f"{dataset}_{'_'.join(subsets)}" if dataset == "ibug68" else dataset
     else:
         split, data = "val", load_split(config)[1]
@@ -186,7 +205,7 @@ def main(argv=None) -> None:
         split = f"{split}_detector"
         extra = {f"{split}_detection_rate": float(found.mean())}
     cache = cache_crops(data, model.input_shape[1], progress=not args.quiet, boxes=boxes)
-    pred = predict_points(model, cache, args.batch_size)
+    pred = predict_points(model, cache, args.batch_size, flip_test=config.get("flip_test", False))
     result = score_points(pred, cache, mean_shape=shape, split=split)
     if args.boxes == "detector":
         detected = metrics.nme_per_image(pred, crop_targets(cache), cache.visible,

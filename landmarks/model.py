@@ -1,9 +1,9 @@
-"""Backbone + global pooling + Dense(2K) landmark regressor.
+"""Backbone + pooling + Dense(2K) landmark regressor, or backbone + soft-argmax heatmaps.
 
 ``resnet50`` is the homework's design (and the right choice with a GPU and ImageNet weights);
 ``small_cnn`` is a light from-scratch network for CPU runs and tests; ``mobilenetv2`` sits between.
 Each model takes RGB images in 0..255 and does its backbone's own preprocessing inside, so a
-saved model needs nothing but images.
+saved model needs nothing but images. The heads live in ``landmarks/heads.py``.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from keras import layers
 
 from common.cli import check_choice
 from common.data import DataError
+from landmarks.heads import HEADS, dense_head, soft_argmax_head
 
 BACKBONES = ("resnet50", "mobilenetv2", "small_cnn")
 # The smallest input each backbone takes (the small CNN halves the size five times).
 MIN_IMAGE_SIZE = {"resnet50": 32, "mobilenetv2": 32, "small_cnn": 31}
 WEIGHT_SUFFIXES = (".h5", ".keras")
-HEAD_ACTIVATIONS = ("sigmoid", "linear")
 POOLINGS = ("avg", "flatten")
 RESNET50_NOTOP = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -52,21 +52,28 @@ def check_weights(weights: str | None) -> None:
                      f"{' or '.join(WEIGHT_SUFFIXES)}")  # fmt: skip
 
 
-def small_cnn(input_shape, widths=(32, 64, 128, 256)) -> keras.Model:
-    """A strided 5x5 stem, then four stages of two 3x3 conv + batch norm + ReLU and a 2x2 pool."""
+def small_cnn(input_shape, *, width: int = 32, pool_last: bool = True) -> keras.Model:
+    """A strided 5x5 stem, then four stages (``width`` x 1, 2, 4, 8 channels) of two 3x3
+    conv + batch norm + ReLU and a 2x2 pool; ``pool_last=False`` keeps the last stage's map at
+    stride 16 (the soft-argmax head needs the resolution more than the pooling)."""
     inputs = keras.Input(input_shape)
-    x = layers.Conv2D(widths[0], 5, strides=2, padding="same", use_bias=False)(inputs)
+    x = layers.Conv2D(width, 5, strides=2, padding="same", use_bias=False)(inputs)
     x = layers.ReLU()(layers.BatchNormalization()(x))
-    for width in widths:
+    for stage in range(4):
         for _ in range(2):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
+            x = layers.Conv2D(width * 2**stage, 3, padding="same", use_bias=False)(x)
             x = layers.ReLU()(layers.BatchNormalization()(x))
-        x = layers.MaxPooling2D()(x)
+        if pool_last or stage < 3:
+            x = layers.MaxPooling2D()(x)
     return keras.Model(inputs, x, name="small_cnn")
 
 
-def build_backbone(name: str, image_size: int, *, weights: str | None) -> tuple[keras.Model, str]:
-    """The feature extractor (``include_top=False``) and its preprocessing mode."""
+def build_backbone(name: str, image_size: int, *, weights: str | None, width: int = 32,
+                   spatial: bool = False) -> tuple[keras.Model, str]:  # fmt: skip
+    """The feature extractor (``include_top=False``) and its preprocessing mode.
+
+    ``width``: the small CNN's first-stage channels; ``spatial``: the small CNN keeps its
+    stride-16 map (ResNet50 and MobileNetV2 give their stride-32 map either way)."""
     check_choice("backbone", name, BACKBONES)
     if image_size < MIN_IMAGE_SIZE[name]:
         raise ValueError(f"{name} needs images of at least {MIN_IMAGE_SIZE[name]} px, "
@@ -75,7 +82,7 @@ def build_backbone(name: str, image_size: int, *, weights: str | None) -> tuple[
     if name == "small_cnn":
         if weights == "imagenet":
             raise ValueError("small_cnn has no ImageNet weights; use --weights none or a file")
-        return small_cnn(shape), "tf"
+        return small_cnn(shape, width=width, pool_last=not spatial), "tf"
     if name == "mobilenetv2":
         app, mode = keras.applications.MobileNetV2, "tf"
     else:
@@ -99,40 +106,41 @@ def build_model(
     *,
     backbone: str = "resnet50",
     weights: str | None = None,
-    head_activation: str = "sigmoid",
+    head: str = "sigmoid",
     pooling: str = "avg",
+    width: int = 32,
     initial_points: np.ndarray | None = None,
 ) -> keras.Model:
-    """Images [B, S, S, 3] in 0..255 → [B, 2K] points ``[x0, y0, x1, y1, ...]``.
+    """Images [B, S, S, 3] in 0..255 → [B, 2K] points ``[x0, y0, x1, y1, ...]`` in [0, 1].
 
+    ``head``: one of ``landmarks.heads.HEADS``; ``pooling`` applies to the Dense heads;
+    ``initial_points`` [K, 2] starts a Dense head's output at the mean shape.
     ``weights``: ``None``/``"none"`` (from scratch), ``"imagenet"``, a backbone weights file
     (``.h5`` / ``.weights.h5``) or a whole landmark model saved as ``.keras`` with the same
     architecture (to continue from it).
     """
-    check_choice("head activation", head_activation, HEAD_ACTIVATIONS)
+    check_choice("head", head, HEADS)
     check_choice("pooling", pooling, POOLINGS)
     check_weights(weights)
     weights = None if weights in (None, "none") else weights
     weights_file = Path(weights) if weights not in (None, "imagenet") else None
     if weights_file is not None and not weights_file.exists():
         raise DataError(f"weights file {weights_file} not found")
-    features, mode = build_backbone(
-        backbone, image_size, weights="imagenet" if weights == "imagenet" else None
-    )
+    spatial = head == "soft-argmax"
+    features, mode = build_backbone(backbone, image_size, width=width, spatial=spatial,
+                                    weights="imagenet" if weights == "imagenet" else None)
     if weights_file is not None and weights_file.suffix == ".h5":
         features.load_weights(weights_file)
 
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = Preprocess(mode, name="preprocess")(inputs)
     x = features(x)
-    x = layers.GlobalAveragePooling2D()(x) if pooling == "avg" else layers.Flatten()(x)
-    bias = "zeros"
-    if initial_points is not None:
-        start = np.clip(np.asarray(initial_points, np.float64).reshape(-1), 1e-3, 1 - 1e-3)
-        start = np.log(start / (1 - start)) if head_activation == "sigmoid" else start
-        bias = keras.initializers.Constant(start)
-    outputs = layers.Dense(2 * num_landmarks, activation=head_activation, bias_initializer=bias,
-                           name="landmarks")(x)  # fmt: skip
+    if spatial:
+        outputs = soft_argmax_head(x, num_landmarks)
+    else:
+        x = layers.GlobalAveragePooling2D()(x) if pooling == "avg" else layers.Flatten()(x)
+        outputs = dense_head(x, num_landmarks, head=head, image_size=image_size,
+                             initial_points=initial_points)  # fmt: skip
     model = keras.Model(inputs, outputs, name=f"landmarks_{backbone}")
     if weights_file is not None and weights_file.suffix == ".keras":
         model.load_weights(weights_file)

@@ -103,6 +103,12 @@ def flip_targets(points: tf.Tensor, visible: tf.Tensor, permutation) -> tuple:
     return tf.gather(mirrored, permutation), tf.gather(visible, permutation)
 
 
+def unflip_points(points: np.ndarray, permutation) -> np.ndarray:
+    """Predictions [N, K, 2] made on mirrored faces → the same points on the original faces."""
+    points = np.asarray(points)[:, permutation]
+    return np.stack([1.0 - points[..., 0], points[..., 1]], axis=-1)
+
+
 def _crop(image, points, visible, box, image_size):
     """Cut ``box`` (x0, y0, side in cached pixels) out of one cached crop; normalize the points."""
     size = tf.cast(tf.shape(image)[0] - 1, tf.float32)

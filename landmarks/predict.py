@@ -76,13 +76,23 @@ def crop(image: np.ndarray, box, size: int) -> np.ndarray:
     return np.asarray(picture, np.float32)
 
 
-def predict_faces(model, image: np.ndarray, boxes: np.ndarray, batch_size: int) -> np.ndarray:
-    """Points [F, K, 2] in pixels of ``image`` for crop boxes [F, 3]."""
+def predict_faces(model, image: np.ndarray, boxes: np.ndarray, batch_size: int, *,
+                  flip_permutation=None) -> np.ndarray:  # fmt: skip
+    """Points [F, K, 2] in pixels of ``image`` for crop boxes [F, 3]; with ``flip_permutation``
+    averaged with the prediction on each mirrored face (the run's --flip-test)."""
+    from landmarks.pipeline import unflip_points
+
     size = model.input_shape[1]
     crops = np.stack([crop(image, box, size) for box in boxes])
-    # a direct call: Keras' predict() costs tens of milliseconds per call, more than one face
-    unit = np.concatenate([np.asarray(model(crops[i:i + batch_size], training=False))
-                           for i in range(0, len(crops), batch_size)]).reshape(len(boxes), -1, 2)
+
+    def unit_points(faces):  # a direct call: Keras' predict() costs more than one face
+        unit = [np.asarray(model(faces[i:i + batch_size], training=False))
+                for i in range(0, len(faces), batch_size)]  # fmt: skip
+        return np.concatenate(unit).reshape(len(boxes), -1, 2)
+
+    unit = unit_points(crops)
+    if flip_permutation is not None:
+        unit = (unit + unflip_points(unit_points(crops[:, :, ::-1]), flip_permutation)) / 2
     return boxes[:, None, :2] + unit * boxes[:, None, 2:3]
 
 
@@ -109,7 +119,7 @@ def main(argv=None) -> None:
     import landmarks.losses  # noqa: F401  (registers the custom objects for loading)
     import landmarks.metrics  # noqa: F401
     import landmarks.model  # noqa: F401
-    from landmarks.datasets import write_pts
+    from landmarks.datasets import point_spec, write_pts
     from landmarks.detect import apply_mapping, detect_faces, read_rgb
 
     args = parse_args(argv)
@@ -126,6 +136,9 @@ def main(argv=None) -> None:
         raise DataError(f"no images ({'/'.join(IMAGE_SUFFIXES)}) in {' '.join(args.images)}")
     out = check_writable_folder(args.out)
     model = keras.models.load_model(model_path)
+    config = read_json(run_dir / "config.json")
+    flip = (point_spec(config["dataset"], config.get("points")).flip_permutation
+            if config.get("flip_test") else None)  # fmt: skip
     rows, no_face, unreadable = [], 0, 0
     for path in files:
         try:
@@ -145,7 +158,7 @@ def main(argv=None) -> None:
                 print(f"{path}: no face found; skipped", file=sys.stderr)
                 continue
             boxes = apply_mapping(found, mapping)
-        points = predict_faces(model, image, boxes, args.batch_size)
+        points = predict_faces(model, image, boxes, args.batch_size, flip_permutation=flip)
         for i, (box, pts) in enumerate(zip(boxes, points)):
             write_pts(out / f"{path.stem}_face{i}.pts", pts)
             rows.append({"image": str(path), "face": i, "box_x": box[0], "box_y": box[1],

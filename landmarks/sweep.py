@@ -1,11 +1,20 @@
-"""Sweep landmark losses × head activations × seeds and compare them.
+"""The landmark comparison: which output head, which loss, 68 or 5 points.
 
-    python landmarks/sweep.py --losses masked_euclidean masked_mse wing --seeds 0 1 \
-        --image-size 64 --epochs 30
-    python landmarks/sweep.py ... --backend ray --address auto --out /shared/landmarks-sweep
+    python landmarks/sweep.py                                 # the committed comparison
+    python landmarks/sweep.py --groups heads --seeds 0        # one group, one seed
+    python landmarks/sweep.py ... --backend ray --address auto --out /shared/landmarks-comparison
 
-Every configuration is a normal landmarks/train.py run folder under --out; a rerun skips the
-complete ones whose settings match. Writes summary.csv, summary.md and nme.png beside them.
+Three groups of runs, each a normal landmarks/train.py run folder under --out (a rerun skips
+the complete ones whose settings match, so an interrupted comparison continues):
+
+- ``heads``: every head of landmarks/heads.py with the masked Euclidean loss, 68 points, --seeds;
+- ``losses``: every loss on the Dense head that scored best in ``heads`` and on soft-argmax,
+  68 points, --other-seeds;
+- ``five``: the 5 points (eye centres, nose tip, mouth corners) with the sigmoid, linear-pixels
+  and soft-argmax heads × masked Euclidean and masked MSE (x and y independent), --other-seeds.
+
+Writes summary.csv, summary.md, nme.png (NME per configuration, spread over seeds, the mean
+shape beside it) and ced.png (the CED curves overlaid, the faces of all seeds pooled).
 """
 
 from __future__ import annotations
@@ -19,15 +28,21 @@ import pandas as pd
 
 from common.cli import add_data_dir_flag, command_line, positive_float, positive_int, run_cli
 from common.plotting import save_figure
-from common.runs import write_csv, write_text
+from common.runs import read_json, write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from landmarks import train
 from landmarks.datasets import DATASETS
+from landmarks.heads import DENSE_HEADS, HEADS
 from landmarks.losses import LOSSES
-from landmarks.model import BACKBONES, HEAD_ACTIVATIONS
+from landmarks.metrics import ced_curve
+from landmarks.model import BACKBONES
 
+GROUPS = ("heads", "losses", "five")
+FIVE_HEADS = ("sigmoid", "linear-pixels", "soft-argmax")
+FIVE_LOSSES = ("masked_euclidean", "masked_mse")
 METRICS = ["val_nme", "val_failure_rate_8", "val_failure_rate_10", "val_auc_10",
            "val_mean_shape_nme", "best_epoch"]  # fmt: skip
+KEY = ["points", "head", "loss"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,75 +50,161 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     add_data_dir_flag(p)
-    p.add_argument("--losses", nargs="+", choices=list(LOSSES), default=list(LOSSES))
-    p.add_argument("--head-activations", nargs="+", choices=HEAD_ACTIVATIONS,
-                   default=["sigmoid"], help="activations of the Dense(2K) output")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds")
+    p.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS),
+                   help="which parts of the comparison to run (losses needs heads)")
+    p.add_argument("--heads", nargs="+", choices=HEADS, default=list(HEADS),
+                   help="heads to compare (fewer: a quicker, partial comparison)")
+    p.add_argument("--losses", nargs="+", choices=list(LOSSES), default=list(LOSSES),
+                   help="losses of `losses` (masked_euclidean and masked_mse also in `five`)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of `heads`")
+    p.add_argument("--other-seeds", type=int, nargs="+", default=[0, 1],
+                   help="seeds of `losses` and `five`")
     p.add_argument("--dataset", choices=DATASETS, default="ibug68", help="data set")
     p.add_argument("--subsets", default="afw,helen_train", help="ibug68 folders")
     p.add_argument("--backbone", choices=BACKBONES, default="small_cnn", help="feature extractor")
     p.add_argument("--image-size", type=positive_int, default=64, help="input size in pixels")
-    p.add_argument("--epochs", type=positive_int, default=30, help="epochs per run")
+    p.add_argument("--epochs", type=positive_int, default=20, help="epochs per run")
     p.add_argument("--batch-size", type=positive_int, default=16, help="mini-batch size")
-    p.add_argument("--lr", type=positive_float, default=2.5e-4, help="Adam learning rate")
-    p.add_argument("--detector", choices=("hog", "cnn", "none"), default="none",
-                   help="learn a detector box mapping in every run (slower; see train.py)")
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam's starting rate")
+    p.add_argument("--schedule", choices=("plateau", "cosine"), default="cosine",
+                   help="learning-rate schedule of every run (see train.py)")
     add_sweep_flags(p)
-    p.add_argument("--out", default="results/landmarks/sweep", help="sweep folder")
-    return p.parse_args(argv)
+    p.add_argument("--out", default="results/landmarks/comparison", help="sweep folder")
+    args = p.parse_args(argv)
+    if "losses" in args.groups and not set(args.heads) & set(DENSE_HEADS):
+        p.error("argument --heads: the losses group compares losses on the best Dense head; "
+                f"give at least one of {', '.join(DENSE_HEADS)}")  # fmt: skip
+    return args
 
 
-def configs(args) -> list[dict]:
-    shared = ["--dataset", args.dataset, "--subsets", args.subsets, "--backbone", args.backbone,
-              "--image-size", str(args.image_size), "--epochs", str(args.epochs), "--batch-size",
-              str(args.batch_size), "--lr", str(args.lr), "--detector", args.detector, "--quiet"]
-    grid = []
-    for activation in args.head_activations:
-        for loss in args.losses:
-            for seed in args.seeds:
-                out = Path(args.out) / f"{activation}-{loss}-seed{seed}"
-                flags = [*shared, "--head-activation", activation, "--loss", loss, "--seed",
-                         str(seed), "--out", str(out)]
-                grid.append({**vars(train.parse_args(flags)), "data_dir": args.data_dir})
-    return grid  # fmt: skip
+def config(args, *, points: int, head: str, loss: str, seed: int) -> dict:
+    """The landmarks/train.py configuration of one cell of the comparison."""
+    out = Path(args.out) / f"{points}pt-{head}-{loss}-seed{seed}"
+    flags = ["--dataset", args.dataset, "--subsets", args.subsets, "--backbone", args.backbone,
+             "--image-size", str(args.image_size), "--epochs", str(args.epochs), "--batch-size",
+             str(args.batch_size), "--lr", str(args.lr), "--schedule", args.schedule,
+             "--detector", "none", "--points", str(points), "--head", head, "--loss", loss,
+             "--seed", str(seed), "--out", str(out), "--quiet"]  # fmt: skip
+    return {**vars(train.parse_args(flags)), "data_dir": args.data_dir}
 
 
-def plot_nme(table: pd.DataFrame, path) -> None:
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(table)), 3.6))
-    labels = table["head_activation"] + " + " + table["loss"]
-    positions = np.arange(len(table))
-    ax.bar(positions, 100 * table["val_nme"], yerr=100 * table["val_nme_std"], capsize=3,
-           label="model")
-    ax.plot(positions, 100 * table["val_mean_shape_nme"], "k_", markersize=20, label="mean shape")
-    ax.set_xticks(positions, labels, rotation=30, ha="right")
-    ax.set_ylabel("validation NME (%)")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+def run_group(args, cells) -> tuple[pd.DataFrame, dict]:
+    grid = [config(args, points=p, head=h, loss=loss, seed=s) for p, h, loss, s in cells]
+    return run_grid(train.run, grid, args)
+
+
+def best_dense_head(runs: pd.DataFrame) -> str:
+    """The Dense head with the lowest mean validation NME of the ``heads`` group."""
+    dense = runs[runs["head"].isin(DENSE_HEADS)]
+    return dense.groupby("head")["val_nme"].mean().idxmin()
+
+
+def run_comparison(args) -> tuple[dict[str, pd.DataFrame], dict, str | None]:
+    """{group: runs}, the failures, and the Dense head the ``losses`` group used."""
+    full = DATASETS[args.dataset].num_points
+    runs, failures, dense = {}, {}, None
+    if "heads" in args.groups or "losses" in args.groups:
+        runs["heads"], failed = run_group(
+            args, [(full, h, "masked_euclidean", s) for h in args.heads for s in args.seeds])
+        failures.update(failed)
+    if "losses" in args.groups:
+        dense = best_dense_head(runs["heads"])
+        heads = [dense] + ["soft-argmax"] * ("soft-argmax" in args.heads)
+        runs["losses"], failed = run_group(args, [(full, h, loss, s) for h in heads
+                                                  for loss in args.losses
+                                                  for s in args.other_seeds])
+        failures.update(failed)
+    if "five" in args.groups:
+        runs["five"], failed = run_group(
+            args, [(5, h, loss, s) for h in FIVE_HEADS if h in args.heads
+                   for loss in FIVE_LOSSES if loss in args.losses for s in args.other_seeds])
+        failures.update(failed)
+    if "heads" not in args.groups:
+        runs.pop("heads", None)
+    return runs, failures, dense  # fmt: skip
+
+
+def pooled_nme(runs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per-image validation NME of each configuration, all seeds' faces together."""
+    curves = {}
+    for key, rows in runs.groupby(KEY, sort=False):
+        label = f"{key[1]} + {key[2]}"
+        curves[label] = np.concatenate([read_json(Path(d) / "nme_val.json")["nme"]
+                                        for d in rows["run_dir"]])  # fmt: skip
+    return curves
+
+
+def plot_nme(tables: dict[str, pd.DataFrame], path) -> None:
+    fig, axes = plt.subplots(1, len(tables), squeeze=False,
+                             figsize=(sum(max(2.5, 0.6 * len(t)) for t in tables.values()), 3.8),
+                             width_ratios=[len(t) for t in tables.values()])  # fmt: skip
+    for ax, (group, table) in zip(axes[0], tables.items()):
+        positions = np.arange(len(table))
+        ax.bar(positions, 100 * table["val_nme"], yerr=100 * table["val_nme_std"], capsize=3,
+               label="model (mean ± std over seeds)")
+        ax.plot(positions, 100 * table["val_mean_shape_nme"], "k_", markersize=14,
+                label="mean shape")
+        ax.set_xticks(positions, table["head"] + " + " + table["loss"], rotation=60, ha="right",
+                      fontsize=7)
+        ax.set_title(f"{group} ({table['points'].iloc[0]} points)", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("validation NME (%)")
+    axes[0][0].legend(fontsize=7)
+    save_figure(fig, path)  # fmt: skip
+
+
+def plot_ced(runs: dict[str, pd.DataFrame], path, limit: float = 0.15) -> None:
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.8), squeeze=False)
+    for ax, (group, frame) in zip(axes[0], runs.items()):
+        for label, nme in pooled_nme(frame).items():
+            ax.plot(*ced_curve(nme, limit), label=label, lw=1)
+        ax.set(xlabel="NME", title=group, ylim=(0, 1))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    axes[0][0].set_ylabel("fraction of validation faces")
     save_figure(fig, path)
+
+
+def summary_text(tables: dict[str, pd.DataFrame], *, dense: str | None, command: str,
+                 args) -> str:  # fmt: skip
+    intro = {
+        "heads": "Every head with the masked Euclidean loss.",
+        "losses": f"Every loss on the best Dense head of `heads` (`{dense}`, chosen by its mean "
+                  "validation NME) and on soft-argmax.",
+        "five": "The 5 points (eye centres, nose tip, mouth corners; NME divided by the distance "
+                "between the eye centres): masked Euclidean vs masked MSE (x and y independent).",
+    }  # fmt: skip
+    parts = [
+        f"# Landmarks: head × loss × points, {args.dataset}, {args.backbone}, {args.image_size} "
+        f"px, {args.epochs} epochs\n\nProduced by `{command}`. Validation faces (person-disjoint, "
+        "a different split per seed), the checkpoint with the lowest validation NME; mean ± std "
+        "over seeds; `val_mean_shape_nme` is the mean training face on the same faces.\n"
+    ]
+    for group, table in tables.items():
+        shown = table[[*KEY, "seeds"]].copy()
+        for name in METRICS:
+            shown[name] = mean_std(table, name, digits=1 if name == "best_epoch" else 4)
+        parts.append(f"## {group}\n\n{intro[group]}\n\n{shown.to_markdown(index=False)}\n")
+    parts.append("![NME](nme.png)\n\n![CED](ced.png)\n")
+    return "\n".join(parts)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    grid = configs(args)
-    runs, failures = run_grid(train.run, grid, args)
-    table = aggregate(runs, ["head_activation", "loss"], METRICS).sort_values("val_nme",
-                                                                              ignore_index=True)
+    runs, failures, dense = run_comparison(args)
+    runs = {group: frame for group, frame in runs.items() if not frame.empty}
+    tables = {group: aggregate(frame, KEY, METRICS).sort_values("val_nme", ignore_index=True)
+              for group, frame in runs.items()}  # fmt: skip
     out = Path(args.out)
-    write_csv(out / "summary.csv", table)
-    shown = table[["head_activation", "loss", "seeds"]].copy()
-    for name in METRICS:
-        shown[name] = mean_std(table, name, digits=1 if name == "best_epoch" else 4)
-    text = (
-        f"# Landmarks: loss × head activation, {args.dataset}, {args.backbone}, "
-        f"{args.image_size} px\n\nProduced by `{command_line('landmarks/sweep.py', argv)}`. "
-        "Validation faces (person-disjoint), the checkpoint with the lowest validation NME; "
-        "mean ± std over seeds; `val_mean_shape_nme` is the mean training face.\n\n"
-        f"{shown.to_markdown(index=False)}\n\n![NME](nme.png)\n"
-    )
+    write_csv(out / "summary.csv", pd.concat([t.assign(group=g) for g, t in tables.items()]))
+    text = summary_text(tables, dense=dense, command=command_line("landmarks/sweep.py", argv),
+                        args=args)  # fmt: skip
     write_text(out / "summary.md", text)
-    plot_nme(table, out / "nme.png")
+    plot_nme(tables, out / "nme.png")
+    plot_ced(runs, out / "ced.png")
     print(text)
-    raise_if_failed(failures, len(grid))
+    total = sum(len(frame) for frame in runs.values()) + len(failures)
+    raise_if_failed(failures, total)
 
 
 if __name__ == "__main__":

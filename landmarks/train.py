@@ -3,6 +3,7 @@
     python landmarks/train.py                                  # CPU preset: light CNN, 128 px
     python landmarks/train.py --preset gpu                     # ResNet50, ImageNet weights, 224 px
     python landmarks/train.py --dataset muct --loss wing
+    python landmarks/train.py --head soft-argmax --points 5       # heatmap head, 5 points
 
 The validation split is person-disjoint (MUCT: by subject; 300-W: by source photo). The
 checkpoint with the lowest validation NME is kept; an interrupted run continues exactly where it
@@ -18,15 +19,10 @@ from pathlib import Path
 from common.cli import add_run_flags, fraction, positive_float, positive_int, print_metrics, run_cli
 from common.data import DataError
 from common.runs import start_run, write_json
-from landmarks.datasets import DATASETS, load_split
+from landmarks.datasets import DATASETS, POINT_COUNTS, load_split
+from landmarks.heads import HEADS
 from landmarks.losses import LOSSES
-from landmarks.model import (
-    BACKBONES,
-    HEAD_ACTIVATIONS,
-    MIN_IMAGE_SIZE,
-    POOLINGS,
-    check_weights,
-)
+from landmarks.model import BACKBONES, MIN_IMAGE_SIZE, POOLINGS, check_weights
 
 RESULTS = Path("results/landmarks")
 # One flag away: `--preset gpu` is the homework's ResNet50 setting; `cpu` runs here in minutes.
@@ -55,13 +51,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--backbone", choices=BACKBONES, help="feature extractor (preset)")
     p.add_argument("--weights", help="none, imagenet, or a .h5/.keras file (preset)")
     p.add_argument("--pooling", choices=POOLINGS, help="avg (homework) or flatten (preset)")
-    p.add_argument("--head-activation", choices=HEAD_ACTIVATIONS, default="sigmoid",
-                   help="activation of the Dense(2K) output")
+    p.add_argument("--head", choices=HEADS, default="sigmoid",
+                   help="output head (landmarks/heads.py): Dense(2K) with sigmoid, tanh, "
+                        "linear or linear in pixels, or soft-argmax heatmaps")  # fmt: skip
+    p.add_argument("--points", type=int, choices=POINT_COUNTS, default=None,
+                   help="the data set's own markup (68 for ibug68, 76 for muct; the default) "
+                        "or 5: eye centres, nose tip, mouth corners")  # fmt: skip
+    p.add_argument("--width", type=positive_int, default=32,
+                   help="small_cnn: channels of its first stage (doubling in each of four)")
     p.add_argument("--loss", choices=list(LOSSES), default="masked_euclidean", help="loss")
     p.add_argument("--epochs", type=positive_int, help="training epochs (preset)")
     p.add_argument("--batch-size", type=positive_int, default=16, help="mini-batch size")
     p.add_argument("--lr", type=positive_float,
                    help="Adam learning rate (preset; homework: 2.5e-4)")
+    p.add_argument("--schedule", choices=("plateau", "cosine"), default="plateau",
+                   help="plateau: halve the rate after 5 epochs without a better val NME, stop "
+                        "after 12; cosine: decay to 0 over --epochs, no early stop")  # fmt: skip
+    p.add_argument("--flip-test", action="store_true",
+                   help="score (and predict) the average of each face and its mirror image")
     p.add_argument("--no-augment", action="store_true", help="no jitter, flip or brightness")
     p.add_argument("--detector", choices=("hog", "cnn", "none"), default="hog",
                    help="face detector whose box → crop mapping is learned on the training faces "
@@ -84,6 +91,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error(f"argument {exc}")
     if args.backbone == "small_cnn" and args.weights == "imagenet":
         p.error("argument --weights: small_cnn has no ImageNet weights; use none or a file")
+    own = DATASETS[args.dataset].num_points
+    if args.points not in (None, 5, own):
+        p.error(f"argument --points: {args.dataset} has {own} points; use {own} or 5")
     if args.out is None:
         args.out = str(RESULTS / f"{args.dataset}-{args.backbone}-{args.image_size}px")
     return args
@@ -106,6 +116,20 @@ def learn_box_mapping(train_set, run_dir, *, detector: str, jitter: dict) -> dic
               "shift_jitter": max(jitter["shift_jitter"], mapping["shift_p90"])}
     write_json(Path(run_dir) / "box_mapping.json", {**mapping, "training_jitter": jitter})
     return jitter
+
+
+def learning_rate(config: dict, steps_per_epoch: int):
+    """Adam's learning rate (a number or a schedule) and the callbacks that go with it."""
+    import keras
+
+    if config["schedule"] == "cosine":
+        return keras.optimizers.schedules.CosineDecay(
+            config["lr"], decay_steps=config["epochs"] * steps_per_epoch), []
+    return config["lr"], [
+        keras.callbacks.ReduceLROnPlateau("val_nme", factor=0.5, patience=5, mode="min",
+                                          min_lr=1e-6),
+        keras.callbacks.EarlyStopping("val_nme", patience=12, mode="min"),
+    ]  # fmt: skip
 
 
 def run(config: dict) -> dict:
@@ -146,23 +170,24 @@ def run(config: dict) -> dict:
                 else tf.distribute.get_strategy())  # fmt: skip
     with strategy.scope():
         model = build_model(train_set.spec.num_points, size, backbone=config["backbone"],
-                            weights=config["weights"], head_activation=config["head_activation"],
-                            pooling=config["pooling"], initial_points=start_shape)  # fmt: skip
-        model.compile(optimizer=keras.optimizers.Adam(config["lr"]), loss=LOSSES[config["loss"]],
+                            weights=config["weights"], head=config["head"],
+                            pooling=config["pooling"], width=config["width"],
+                            initial_points=start_shape)  # fmt: skip
+        steps = steps_per_epoch(train_cache, batch)
+        rate, schedule = learning_rate(config, steps)
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss=LOSSES[config["loss"]],
                       metrics=[NME(train_set.spec.eye_points)])  # fmt: skip
-    schedule = [keras.callbacks.ReduceLROnPlateau("val_nme", factor=0.5, patience=5, mode="min",
-                                                  min_lr=1e-6),
-                keras.callbacks.EarlyStopping("val_nme", patience=12, mode="min")]  # fmt: skip
     best, history = lifecycle.fit_and_record(
         model, train_batches, make_dataset(val_cache, image_size=size, batch_size=batch,
                                            training=False),
-        run_dir, epochs=config["epochs"], steps_per_epoch=steps_per_epoch(train_cache, batch),
+        run_dir, epochs=config["epochs"], steps_per_epoch=steps,
         monitor="val_nme", mode="min", seed=config["seed"], callbacks=schedule,
         quiet=not progress, curves=("loss", "nme"),
         title=f"{config['dataset']}: {config['backbone']}, {size} px",
     )  # fmt: skip
     metrics = evaluate_cache(best, val_cache, mean_shape=start_shape, split="val", out=run_dir,
-                             batch_size=batch, show_faces=train_set.spec.show_faces)
+                             batch_size=batch, show_faces=train_set.spec.show_faces,
+                             flip_test=config["flip_test"])  # fmt: skip
     metrics["best_epoch"] = int(history["best_epoch"].iloc[0])
     metrics["epochs_run"] = len(history)
     return lifecycle.finish(run_dir, metrics)

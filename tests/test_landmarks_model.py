@@ -14,7 +14,7 @@ from tests.test_landmarks_data import make_ibug_folder
 @pytest.mark.parametrize("backbone", ["small_cnn", "mobilenetv2", "resnet50"])
 @pytest.mark.parametrize("activation", ["sigmoid", "linear"])
 def test_output_shape_and_range(backbone, activation):
-    model = build_model(5, 32, backbone=backbone, head_activation=activation)
+    model = build_model(5, 32, backbone=backbone, head=activation)
     images = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
     out = model.predict(images, verbose=0)
     assert out.shape == (3, 10)
@@ -104,14 +104,31 @@ def test_short_run_on_muct_learns(tmp_path, data_dir):
 def test_the_landmark_sweep_runs_resumes_and_summarizes(tmp_path, synthetic_ibug, capsys):
     from landmarks import sweep
 
-    argv = ["--data-dir", str(synthetic_ibug), "--subsets", "afw", "--losses",
-            "masked_euclidean", "masked_mse", "--seeds", "0", "--image-size", "40", "--epochs",
-            "1", "--batch-size", "8", "--out", str(tmp_path)]  # fmt: skip
+    argv = ["--data-dir", str(synthetic_ibug), "--subsets", "afw", "--heads", "sigmoid",
+            "linear", "soft-argmax", "--losses", "masked_euclidean", "masked_mse", "--seeds",
+            "0", "--other-seeds", "0", "--image-size", "40", "--epochs", "1", "--batch-size",
+            "8", "--out", str(tmp_path)]  # fmt: skip
     sweep.main(argv)
     table = pd.read_csv(tmp_path / "summary.csv")
-    assert sorted(table["loss"]) == ["masked_euclidean", "masked_mse"]
-    assert (tmp_path / "nme.png").exists()
-    assert f"`python landmarks/sweep.py {' '.join(argv)}`" in (tmp_path / "summary.md").read_text()
+    heads = table[table["group"] == "heads"]
+    assert sorted(heads["head"]) == ["linear", "sigmoid", "soft-argmax"]
+    losses = table[table["group"] == "losses"]
+    assert set(losses["head"]) == {sweep.best_dense_head(pd.DataFrame(
+        [{"head": h, "val_nme": v} for h, v in zip(heads["head"], heads["val_nme"])])),
+        "soft-argmax"}  # fmt: skip
+    five = table[table["group"] == "five"]
+    assert set(five["points"]) == {5} and len(five) == 4  # sigmoid, soft-argmax × 2 losses
+    assert (tmp_path / "nme.png").exists() and (tmp_path / "ced.png").exists()
+    text = (tmp_path / "summary.md").read_text()
+    assert f"`python landmarks/sweep.py {' '.join(argv)}`" in text
+    assert "## heads" in text and "## five" in text
     capsys.readouterr()
     sweep.main(argv)
-    assert "skipping 2 complete run(s) of 2" in capsys.readouterr().err
+    assert "skipping 3 complete run(s) of 3" in capsys.readouterr().err
+
+
+def test_the_comparison_needs_a_dense_head_to_compare_losses_on():
+    from landmarks import sweep
+
+    with pytest.raises(SystemExit):
+        sweep.parse_args(["--heads", "soft-argmax", "--groups", "losses"])
