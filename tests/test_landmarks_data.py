@@ -7,15 +7,20 @@ import tensorflow as tf
 
 from common.data import DataError
 from landmarks.datasets import (
+    DATASETS,
+    FIVE_FLIP,
     IBUG_FLIP,
     MUCT_FLIP,
     MUCT_PUPILS,
+    LandmarkSet,
+    five_points,
     read_ibug68,
     read_muct,
     read_pts,
+    select_points,
     split_by_subject,
 )
-from landmarks.pipeline import cache_crops, flip_targets, make_dataset
+from landmarks.pipeline import cache_crops, flip_targets, make_dataset, unflip_points
 
 PTS_BODY = "\n".join(f"{i}.5 {2 * i}" for i in range(68))
 
@@ -70,6 +75,56 @@ def test_flip_twice_is_identity(permutation):
     np.testing.assert_allclose(twice[0].numpy(), points.numpy(), atol=1e-6)
     np.testing.assert_array_equal(twice[1].numpy(), visible.numpy())
     assert not np.allclose(once[0].numpy(), points.numpy())
+
+
+def test_five_points_of_the_real_ibug_files(data_dir):
+    full = read_ibug68(data_dir, ["afw"])
+    five = five_points(full)
+    assert five.points.shape == (337, 5, 2) and five.visible.all() and five.spec.num_points == 5
+    np.testing.assert_allclose(five.points[:, 0], full.points[:, 36:42].mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(five.points[:, 1], full.points[:, 42:48].mean(axis=1), rtol=1e-6)
+    np.testing.assert_array_equal(five.points[:, 2:], full.points[:, [30, 48, 54]])
+    eyes, nose, mouth = five.points[:, :2], five.points[:, 2], five.points[:, 3:]
+    assert (eyes[:, 0, 0] < eyes[:, 1, 0]).all() and (mouth[:, 0, 0] < mouth[:, 1, 0]).all()
+    # the nose tip lies between the eye line and the mouth corners in (nearly) every face
+    between = (nose[:, 1] > eyes[..., 1].mean(axis=1)) & (nose[:, 1] < mouth[..., 1].mean(axis=1))
+    assert between.mean() > 0.95
+    assert five.spec.eye_points == (0, 1) and five.spec.flip_permutation == FIVE_FLIP
+    assert select_points(full, 68) is full and select_points(full, None) is full
+    with pytest.raises(DataError, match="68 or 5"):
+        select_points(full, 76)
+
+
+def test_five_point_flip_agrees_with_muct_mirrored_rows(data_dir):
+    """Deriving the 5 points of MUCT's mirrored row equals mirroring the 5 points of the
+    original: the 5-point flip permutation and the nose-tip choice (67) are right."""
+    original, mirrored = muct_pairs(data_dir)
+    seen = (original != 0).any(-1).all(1) & (mirrored != 0).any(-1).all(1)
+    scale = np.array([479.0, 639.0], np.float32)
+
+    def derived(points):
+        data = LandmarkSet([""] * len(points), points / scale, np.ones(points.shape[:2], bool),
+                           [""] * len(points), "muct")  # fmt: skip
+        return five_points(data).points
+
+    flipped = unflip_points(derived(original[seen]), FIVE_FLIP)  # a mirror is its own inverse
+    np.testing.assert_allclose(flipped, derived(mirrored[seen]), atol=0.11 / 479)
+
+
+def test_a_derived_point_is_visible_only_when_all_its_sources_are(data_dir):
+    muct = read_muct(data_dir)
+    five = five_points(muct)
+    sources = DATASETS["muct"].five_point_sources
+    for k, group in enumerate(sources):
+        np.testing.assert_array_equal(five.visible[:, k], muct.visible[:, list(group)].all(1))
+    assert (five.points[~five.visible] == 0).all()
+
+
+def test_unflip_points_undoes_the_training_flip():
+    points = tf.random.stateless_uniform([68, 2], seed=[3, 4])
+    flipped, _ = flip_targets(points, tf.ones(68, bool), IBUG_FLIP)
+    np.testing.assert_allclose(unflip_points(flipped.numpy()[None], IBUG_FLIP)[0], points.numpy(),
+                               atol=1e-6)  # fmt: skip
 
 
 def test_ibug_reader_on_the_real_files(data_dir):

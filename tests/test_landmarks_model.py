@@ -132,3 +132,35 @@ def test_the_comparison_needs_a_dense_head_to_compare_losses_on():
 
     with pytest.raises(SystemExit):
         sweep.parse_args(["--heads", "soft-argmax", "--groups", "losses"])
+
+
+def test_points_must_be_the_markup_or_five():
+    with pytest.raises(SystemExit):
+        train.parse_args(["--points", "76"])  # ibug68 has 68
+    assert train.parse_args(["--points", "5"]).points == 5
+
+
+@pytest.mark.slow
+def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synthetic_ibug):
+    out = tmp_path / "run"
+    argv = ["--data-dir", str(synthetic_ibug), "--subsets", "afw", "--image-size", "40",
+            "--epochs", "2", "--batch-size", "8", "--points", "5", "--head", "soft-argmax",
+            "--schedule", "cosine", "--flip-test", "--detector", "none", "--out", str(out),
+            "--quiet"]  # fmt: skip
+    metrics = train.run(vars(train.parse_args(argv)))
+    model = keras.models.load_model(out / "model.keras")
+    assert model.output_shape == (None, 10)
+    assert len(json.loads((out / "nme_val.json").read_text())["nme"]) == metrics["val_faces"]
+    evaluate.main([str(out), "--data-dir", str(synthetic_ibug), "--quiet"])
+    again = json.loads((out / "evaluation_val.json").read_text())
+    assert again["val_nme"] == pytest.approx(metrics["val_nme"], rel=1e-4)  # flipped there too
+    from landmarks.datasets import load_split
+    from landmarks.pipeline import cache_crops
+
+    config = json.loads((out / "config.json").read_text())
+    cache = cache_crops(load_split({**config, "data_dir": str(synthetic_ibug)})[1], 40,
+                        progress=False)  # fmt: skip
+    plain = evaluate.predict_points(model, cache, 8)
+    averaged = evaluate.predict_points(model, cache, 8, flip_test=True)
+    assert plain.shape == averaged.shape == (len(cache.images), 5, 2)
+    assert not np.allclose(plain, averaged)
