@@ -75,7 +75,8 @@ class EpochSeeds(keras.callbacks.Callback):
 
 class RunRecorder(keras.callbacks.Callback):
     """Keeps the history rows and the best epoch's weights, and writes them out — history.csv,
-    the best checkpoint ``model.keras`` and the backup a rerun resumes from, each file whole or
+    the best checkpoint ``model.keras``, ``timing.json`` (wall seconds of the epochs, training
+    and validation, summed over resumes) and the backup a rerun resumes from, each file whole or
     not at all — at the end of an epoch once ``save_every`` seconds have passed, and at the end.
 
     A run killed between two writes resumes from the last one and, since every epoch's
@@ -92,6 +93,7 @@ class RunRecorder(keras.callbacks.Callback):
         self.best = state.get("best")
         self.best_epoch = state.get("best_epoch")
         self.peer_state = state.get("callbacks", {})
+        self.seconds = state.get("seconds", 0.0)
         self.best_weights, self.last_save = None, time.monotonic()
 
     def on_train_begin(self, logs=None):
@@ -106,7 +108,11 @@ class RunRecorder(keras.callbacks.Callback):
             return True
         return value < self.best if self.mode == "min" else value > self.best
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.monotonic()
+
     def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.monotonic() - self.epoch_start
         logs = {k: float(v) for k, v in (logs or {}).items()}
         self.rows.append({"epoch": epoch, **logs})
         value = logs.get(self.monitor) if self.monitor else float(epoch)  # None: keep the last
@@ -122,6 +128,8 @@ class RunRecorder(keras.callbacks.Callback):
 
     def save(self, stopped: bool = False) -> None:
         write_csv(self.run_dir / "history.csv", pd.DataFrame(self.rows))
+        write_json(self.run_dir / "timing.json", {"epochs": len(self.rows),
+                                                  "train_seconds": round(self.seconds, 1)})
         if self.best_weights is not None:
             current = self.model.get_weights()
             self.model.set_weights(self.best_weights)
@@ -137,7 +145,7 @@ class RunRecorder(keras.callbacks.Callback):
         write_json(folder / "state.json", {
             "epochs_done": len(self.rows), "weights": name, "best": self.best,
             "best_epoch": self.best_epoch, "history": self.rows, "callbacks": peers,
-            "stopped": stopped,
+            "stopped": stopped, "seconds": self.seconds,
         })  # fmt: skip
         for old in folder.glob("epoch*.weights.h5"):  # state.json now names the new file
             if old.name != name:

@@ -41,6 +41,22 @@ def first_table(summary_md: Path) -> str:
     return source + "\n\n" + "\n".join(lines[start:end])
 
 
+def all_tables(summary_md: Path) -> str:
+    """Every ``## section`` of a summary.md (its first paragraph and its table), and the
+    command line it names."""
+    text = summary_md.read_text()
+    command = re.search(r"Produced by `([^`]+)`", text)
+    where = summary_md.relative_to(REPO_ROOT)
+    parts = [f"From [`{where}`]({where}) (`{command.group(1)}`):" if command else f"From {where}:"]
+    for section in text.split("\n## ")[1:]:
+        title, body = section.split("\n", 1)
+        paragraphs = [block.strip() for block in body.split("\n\n") if block.strip()]
+        intro = next(b for b in paragraphs if not b.startswith("|"))
+        table = next(b for b in paragraphs if b.startswith("|"))
+        parts.append(f"**{title}.** {intro}\n\n{table}")
+    return "\n\n".join(parts)
+
+
 def mean_std_text(mean, std, seeds, digits=3) -> str:
     if pd.isna(mean):
         return "n/a"
@@ -94,7 +110,8 @@ def landmark_runs() -> dict[str, Path]:
     runs = {}
     for run in sorted((RESULTS / "landmarks").glob("*/metrics.json")):
         config = json.loads((run.parent / "config.json").read_text())
-        label = f"{config['backbone']}, {config['image_size']} px, {config['loss']}"
+        label = (f"{config['backbone']}, {config['head']} head, {config['image_size']} px, "
+                 f"{config['loss']}")
         runs[label + f" (`{run.parent.name}`)"] = run.parent
     return runs
 
@@ -140,6 +157,8 @@ BLOCKS = {
                                   percent=[k for k in LANDMARK_METRICS if "nme" in k
                                            or "failure" in k]),  # fmt: skip
     "landmark_boxes": landmark_boxes,
+    "landmark_comparison": lambda: all_tables(RESULTS / "landmarks" / "comparison" / "summary.md"),
+    "landmark_ablation": lambda: first_table(RESULTS / "landmarks" / "ablation" / "summary.md"),
     "benchmarks": benchmarks,
 }  # fmt: skip
 

@@ -56,6 +56,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                                                "(default: the run folder)")
     p.add_argument("--boxes", choices=("truth", "detector"), default="truth",
                    help="face crops around the true points, or from the face detector")
+    p.add_argument("--flip-test", choices=("on", "off"), default=None,
+                   help="average each face with its mirror image (default: as the run was "
+                        "trained, its --flip-test)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -196,6 +199,9 @@ def main(argv=None) -> None:
         raise DataError(f"the model predicts {model.output_shape[-1] // 2} points but "
                         f"{split} has {data.spec.num_points}; score it on the same markup")
     out = check_writable_folder(args.out or run_dir)
+    flip = config.get("flip_test", False) if args.flip_test is None else args.flip_test == "on"
+    if flip != config.get("flip_test", False):  # not as trained: its own name, its own files
+        split = f"{split}_{'flip' if flip else 'noflip'}"
     boxes, extra = None, {}
     if args.boxes == "detector":
         if not (run_dir / "box_mapping.json").exists():
@@ -205,7 +211,7 @@ def main(argv=None) -> None:
         split = f"{split}_detector"
         extra = {f"{split}_detection_rate": float(found.mean())}
     cache = cache_crops(data, model.input_shape[1], progress=not args.quiet, boxes=boxes)
-    pred = predict_points(model, cache, args.batch_size, flip_test=config.get("flip_test", False))
+    pred = predict_points(model, cache, args.batch_size, flip_test=flip)
     result = score_points(pred, cache, mean_shape=shape, split=split)
     if args.boxes == "detector":
         detected = metrics.nme_per_image(pred, crop_targets(cache), cache.visible,

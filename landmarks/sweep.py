@@ -83,8 +83,8 @@ def config(args, *, points: int, head: str, loss: str, seed: int) -> dict:
     flags = ["--dataset", args.dataset, "--subsets", args.subsets, "--backbone", args.backbone,
              "--image-size", str(args.image_size), "--epochs", str(args.epochs), "--batch-size",
              str(args.batch_size), "--lr", str(args.lr), "--schedule", args.schedule,
-             "--detector", "none", "--points", str(points), "--head", head, "--loss", loss,
-             "--seed", str(seed), "--out", str(out), "--quiet"]  # fmt: skip
+             "--detector", "none", "--no-flip-test", "--points", str(points), "--head", head,
+             "--loss", loss, "--seed", str(seed), "--out", str(out), "--quiet"]  # fmt: skip
     return {**vars(train.parse_args(flags)), "data_dir": args.data_dir}
 
 

@@ -164,3 +164,19 @@ def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synt
     averaged = evaluate.predict_points(model, cache, 8, flip_test=True)
     assert plain.shape == averaged.shape == (len(cache.images), 5, 2)
     assert not np.allclose(plain, averaged)
+
+
+def test_the_ablations_last_row_is_the_cpu_preset_and_each_row_adds_one_lever():
+    from landmarks import ablation
+
+    args = ablation.parse_args([])
+    rows = [ablation.row_config(args, i) for i in range(len(ablation.ROWS))]
+    preset = vars(train.parse_args([]))
+    assert rows[-1]["out"] == preset["out"]
+    ignored = {"out", "data_dir", "quiet"}
+    assert {k: v for k, v in rows[-1].items() if k not in ignored} == {
+        k: v for k, v in preset.items() if k not in ignored}
+    for before, after in zip(rows, rows[1:]):
+        changed = {k for k in after if after[k] != before[k]} - ignored
+        assert changed and changed <= {"head", "schedule", "lr", "epochs"}
+    assert rows[0]["head"] == "sigmoid" and rows[1]["head"] == "soft-argmax"
