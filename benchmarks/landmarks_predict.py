@@ -28,7 +28,7 @@ def main() -> None:
     import landmarks.metrics  # noqa: F401
     import landmarks.model  # noqa: F401
     from common.runs import read_json
-    from landmarks.datasets import load_split
+    from landmarks.datasets import load_split, point_spec
     from landmarks.detect import apply_mapping, detect_faces, matching_box, read_rgb
     from landmarks.metrics import nme_per_image
     from landmarks.pipeline import face_boxes
@@ -49,15 +49,19 @@ def main() -> None:
     hits = [matching_box(d, b) for d, b in zip(detections, truth_boxes)]
     found = [i for i, h in enumerate(hits) if h is not None]
     boxes = [apply_mapping(detections[i][hits[i]], mapping) for i in found]
-    predict_faces(model, images[found[0]], boxes[0], 32)  # warm-up
+    flip = (point_spec(config["dataset"], config.get("points")).flip_permutation
+            if config.get("flip_test") else None)  # as predict.py: the run's --flip-test
+    predict_faces(model, images[found[0]], boxes[0], 32, flip_permutation=flip)  # warm-up
     start = time.perf_counter()
-    ours = np.stack([predict_faces(model, images[i], b, 32)[0] for i, b in zip(found, boxes)])
+    ours = np.stack([predict_faces(model, images[i], b, 32, flip_permutation=flip)[0]
+                     for i, b in zip(found, boxes)])  # fmt: skip
     landmark_rate = len(found) / (time.perf_counter() - start)
     seen, eyes = val.visible[found], val.spec.eye_points
     ours_nme = nme_per_image(ours, val.points[found], seen, eyes).mean()
     lines = [f"{mapping['detector']} detector: {detect_rate:.0f} images/s, found "
              f"{len(found)}/{len(images)}",
-             f"our model ({config['backbone']}, {config['image_size']} px): {landmark_rate:.0f} "
+             f"our model ({config['backbone']}, {config['head']} head, {config['image_size']} px"
+             f"{', flip test' if flip else ''}): {landmark_rate:.0f} "
              f"faces/s one at a time, NME {100 * ours_nme:.2f}% on the detected faces"]
     figures = {"detect_images_per_s": detect_rate, "model_faces_per_s": landmark_rate,
                "model_detector_nme": float(ours_nme), "detected": len(found)}
