@@ -87,7 +87,7 @@ def main(argv=None) -> None:
         saved = scores(run_dir, args.data_dir)
         rows.append({"lever": ROWS[row][0], "run": f"`{run_dir.name}`",
                      **{title: f"{100 * saved[key]:.2f}%" for key, title in COLUMNS.items()},
-                     "epochs run": int(saved["val_flip_epochs_run"]),
+                     "epochs run": int(saved["epochs_run"]),
                      "training minutes": "n/a" if saved["train_minutes"] is None
                      else f"{saved['train_minutes']:.0f}"})  # fmt: skip
     table = pd.DataFrame(rows)

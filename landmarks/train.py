@@ -1,6 +1,6 @@
 """Train a facial-landmark regressor and score its best checkpoint on the validation faces.
 
-    python landmarks/train.py                                  # CPU preset: light CNN, 128 px
+    python landmarks/train.py                                  # CPU preset: small CNN, 128 px
     python landmarks/train.py --preset gpu                     # ResNet50, ImageNet weights, 224 px
     python landmarks/train.py --dataset muct --loss wing
     python landmarks/train.py --head soft-argmax --points 5       # heatmap head, 5 points
@@ -25,8 +25,8 @@ from landmarks.losses import LOSSES
 from landmarks.model import BACKBONES, MIN_IMAGE_SIZE, POOLINGS, check_weights
 
 RESULTS = Path("results/landmarks")
-# One flag away: `--preset gpu` is the homework's ResNet50 setting; `cpu` runs here in minutes.
-# The CPU preset's levers, each measured by landmarks/ablation.py.
+# One flag away: `--preset gpu` is the homework's ResNet50 setting; `cpu` trains here in about
+# half an hour (its levers are measured one by one by landmarks/ablation.py).
 PRESETS = {
     "cpu": {"backbone": "small_cnn", "weights": "none", "image_size": 128, "pooling": "flatten",
             "head": "soft-argmax", "schedule": "cosine", "epochs": 60, "lr": 1e-3,
@@ -187,7 +187,7 @@ def run(config: dict) -> dict:
         run_dir, epochs=config["epochs"], steps_per_epoch=steps,
         monitor="val_nme", mode="min", seed=config["seed"], callbacks=schedule,
         quiet=not progress, curves=("loss", "nme"),
-        title=f"{config['dataset']}: {config['backbone']}, {size} px",
+        title=f"{config['dataset']}: {config['backbone']}, {config['head']} head, {size} px",
     )  # fmt: skip
     metrics = evaluate_cache(best, val_cache, mean_shape=start_shape, split="val", out=run_dir,
                              batch_size=batch, show_faces=train_set.spec.show_faces,
