@@ -95,9 +95,10 @@ def main(argv=None) -> None:
     write_csv(out / "summary.csv", table)
     text = (f"# Landmarks: the CPU preset's levers, one per row\n\nProduced by "
             f"`{command_line('landmarks/ablation.py', argv)}`. ibug68 validation faces "
-            "(person-disjoint), seed 0, small_cnn at 128 px; the kept checkpoint (lowest "
-            "validation NME, flip-averaged); training minutes are wall time on this 2-core "
-            "machine, shared with other runs.\n\n" + table.to_markdown(index=False) + "\n")
+            "(person-disjoint), seed 0, small_cnn at 128 px; the checkpoint kept in training "
+            "(lowest validation NME), scored without and with the flip test; training minutes "
+            "are the epochs' wall time (timing.json) on this 2-core machine, shared with other "
+            "runs (n/a: a run older than timing.json).\n\n" + table.to_markdown(index=False) + "\n")
     write_text(out / "summary.md", text)
     print(text)
     raise_if_failed(failures, len(configs))
