@@ -18,6 +18,10 @@ def add_data_dir_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help`` that keeps the docstring's lines (its examples, its lists) and shows defaults."""
+
+
 def add_run_flags(parser: argparse.ArgumentParser, *, out_help: str) -> None:
     """``--data-dir --seed --out --overwrite --quiet``: the flags of every train.py."""
     add_data_dir_flag(parser)

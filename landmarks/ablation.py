@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.cli import add_data_dir_flag, command_line, run_cli
+from common.cli import HelpFormatter, add_data_dir_flag, command_line, run_cli
 from common.runs import read_json, write_csv, write_text
 from common.sweep import add_sweep_flags, raise_if_failed, run_configs
 from landmarks import evaluate, train
@@ -41,7 +41,7 @@ COLUMNS = {"val_noflip_nme": "NME", "val_noflip_failure_rate_8": "failure > 0.08
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, formatter_class=HelpFormatter
     )
     add_data_dir_flag(p)
     p.add_argument("--rows", type=int, nargs="+", choices=range(len(ROWS)),

@@ -26,7 +26,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from common.cli import add_data_dir_flag, command_line, positive_float, positive_int, run_cli
+from common.cli import (
+    HelpFormatter,
+    add_data_dir_flag,
+    command_line,
+    positive_float,
+    positive_int,
+    run_cli,
+)
 from common.plotting import save_figure
 from common.runs import read_json, write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
@@ -47,7 +54,7 @@ KEY = ["points", "head", "loss"]
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__, formatter_class=HelpFormatter
     )
     add_data_dir_flag(p)
     p.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS),

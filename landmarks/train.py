@@ -16,7 +16,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.cli import add_run_flags, fraction, positive_float, positive_int, print_metrics, run_cli
+from common.cli import (
+    HelpFormatter,
+    add_run_flags,
+    fraction,
+    positive_float,
+    positive_int,
+    print_metrics,
+    run_cli,
+)
 from common.data import DataError
 from common.runs import start_run, write_json
 from landmarks.datasets import DATASETS, POINT_COUNTS, load_split
@@ -39,7 +47,7 @@ PRESETS = {
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__, formatter_class=HelpFormatter
     )
     p.add_argument("--preset", choices=PRESETS, default="cpu",
                    help=f"defaults for the flags below marked (preset): {PRESETS}")
