@@ -1,0 +1,57 @@
+"""Left-right consistency of a landmark run: its NME on the validation faces, on their mirror
+images (predicted, then mirrored back) and on the average of the two (the flip test), and the
+mean offset of each against the truth, in pixels of the model's input.
+
+    python benchmarks/landmarks_flip_bias.py results/landmarks/ibug68-small_cnn-128px
+
+A pipeline without a left-right asymmetry gives the faces and their mirror images the same
+x offset; a difference is a bias that the flip test turns into error instead of averaging out.
+"""
+
+import argparse
+
+from common.report import record_benchmark
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", nargs="?", default="results/landmarks/ibug68-small_cnn-128px",
+                        help="a landmark run folder")
+    parser.add_argument("--data-dir", default=None, help="data root (default: as the scripts)")
+    args = parser.parse_args()
+
+    import keras
+    import tensorflow as tf
+
+    import landmarks.model  # noqa: F401  (custom objects)
+    from common.runs import read_json, saved_model_path
+    from landmarks.datasets import load_split
+    from landmarks.metrics import nme_per_image
+    from landmarks.pipeline import cache_crops, crop_targets, make_dataset, unflip_points
+
+    config = {**read_json(f"{args.run}/config.json"), "data_dir": args.data_dir}
+    model = keras.models.load_model(saved_model_path(args.run, "landmarks/train.py"))
+    size = config["image_size"]
+    cache = cache_crops(load_split(config)[1], size, progress=False)
+    images = make_dataset(cache, image_size=size, batch_size=32, training=False)
+    images = images.map(lambda x, y: x)
+    faces = model.predict(images, verbose=0).reshape(len(cache.images), -1, 2)
+    mirrored = model.predict(images.map(tf.image.flip_left_right), verbose=0)
+    mirrored = unflip_points(mirrored.reshape(faces.shape), cache.flip_permutation)
+    truth = crop_targets(cache)
+    lines, figures = [], {}
+    for name, pred in (("faces", faces), ("mirror images", mirrored),
+                       ("flip test", (faces + mirrored) / 2)):  # fmt: skip
+        nme = nme_per_image(pred, truth, cache.visible, cache.eye_points).mean()
+        dx, dy = ((pred - truth)[cache.visible] * size).mean(axis=0)
+        lines.append(f"{name}: NME {100 * nme:.2f}%, offset x {dx:+.2f} px, y {dy:+.2f} px")
+        figures[name.replace(" ", "_")] = {"nme": float(nme), "dx_px": float(dx),
+                                           "dy_px": float(dy)}  # fmt: skip
+    summary = f"{config['head']} head, {size} px: " + "; ".join(lines)
+    print(summary)
+    record_benchmark("landmarks_flip_bias", summary, figures)
+
+
+if __name__ == "__main__":
+    main()
