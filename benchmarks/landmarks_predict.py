@@ -28,11 +28,11 @@ def main() -> None:
     import landmarks.metrics  # noqa: F401
     import landmarks.model  # noqa: F401
     from common.runs import read_json
-    from landmarks.datasets import load_split, point_spec
+    from landmarks.datasets import load_split
     from landmarks.detect import apply_mapping, detect_faces, matching_box, read_rgb
     from landmarks.metrics import nme_per_image
     from landmarks.pipeline import face_boxes
-    from landmarks.predict import predict_faces
+    from landmarks.predict import flip_test_permutation, predict_faces
 
     config = read_json(f"{args.run}/config.json")
     if args.data_dir:
@@ -49,8 +49,7 @@ def main() -> None:
     hits = [matching_box(d, b) for d, b in zip(detections, truth_boxes)]
     found = [i for i, h in enumerate(hits) if h is not None]
     boxes = [apply_mapping(detections[i][hits[i]], mapping) for i in found]
-    flip = (point_spec(config["dataset"], config.get("points")).flip_permutation
-            if config.get("flip_test") else None)  # as predict.py: the run's --flip-test
+    flip = flip_test_permutation(config)  # as predict.py: the run's --flip-test
     predict_faces(model, images[found[0]], boxes[0], 32, flip_permutation=flip)  # warm-up
     start = time.perf_counter()
     ours = np.stack([predict_faces(model, images[i], b, 32, flip_permutation=flip)[0]

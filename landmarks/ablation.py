@@ -21,7 +21,7 @@ import pandas as pd
 
 from common.cli import HelpFormatter, add_data_dir_flag, command_line, run_cli
 from common.runs import read_json, write_csv, write_text
-from common.sweep import add_sweep_flags, raise_if_failed, run_configs
+from common.sweep import add_sweep_flags, raise_if_failed, run_configs, sweep_kwargs
 from landmarks import evaluate, train
 
 # (label, run folder, the flags that differ from the preset); each row adds one lever.
@@ -77,8 +77,7 @@ def scores(run_dir: Path, data_dir) -> dict:
 def main(argv=None) -> None:
     args = parse_args(argv)
     configs = [row_config(args, row) for row in args.rows]
-    failures = run_configs(train.run, configs, **{k: getattr(args, k) for k in (
-        "jobs", "overwrite", "backend", "address", "cpus_per_run", "gpus_per_run")})
+    failures = run_configs(train.run, configs, **sweep_kwargs(args))
     rows = []
     for row, config in zip(args.rows, configs):
         run_dir = Path(config["out"])

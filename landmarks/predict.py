@@ -96,6 +96,15 @@ def predict_faces(model, image: np.ndarray, boxes: np.ndarray, batch_size: int, 
     return boxes[:, None, :2] + unit * boxes[:, None, 2:3]
 
 
+def flip_test_permutation(config: dict) -> list[int] | None:
+    """The flip permutation ``predict_faces`` averages with when the run has --flip-test."""
+    from landmarks.datasets import point_spec
+
+    if not config.get("flip_test"):
+        return None
+    return point_spec(config["dataset"], config.get("points")).flip_permutation
+
+
 def draw_overlay(image: np.ndarray, boxes: np.ndarray, points: np.ndarray, path: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -119,7 +128,7 @@ def main(argv=None) -> None:
     import landmarks.losses  # noqa: F401  (registers the custom objects for loading)
     import landmarks.metrics  # noqa: F401
     import landmarks.model  # noqa: F401
-    from landmarks.datasets import point_spec, write_pts
+    from landmarks.datasets import write_pts
     from landmarks.detect import apply_mapping, detect_faces, read_rgb
 
     args = parse_args(argv)
@@ -136,9 +145,7 @@ def main(argv=None) -> None:
         raise DataError(f"no images ({'/'.join(IMAGE_SUFFIXES)}) in {' '.join(args.images)}")
     out = check_writable_folder(args.out)
     model = keras.models.load_model(model_path)
-    config = read_json(run_dir / "config.json")
-    flip = (point_spec(config["dataset"], config.get("points")).flip_permutation
-            if config.get("flip_test") else None)  # fmt: skip
+    flip = flip_test_permutation(read_json(run_dir / "config.json"))
     rows, no_face, unreadable = [], 0, 0
     for path in files:
         try:
