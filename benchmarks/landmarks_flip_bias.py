@@ -22,23 +22,19 @@ def main() -> None:
     args = parser.parse_args()
 
     import keras
-    import tensorflow as tf
 
     import landmarks.model  # noqa: F401  (custom objects)
     from common.runs import read_json, saved_model_path
     from landmarks.datasets import load_split
+    from landmarks.evaluate import predict_faces_and_mirrors
     from landmarks.metrics import nme_per_image
-    from landmarks.pipeline import cache_crops, crop_targets, make_dataset, unflip_points
+    from landmarks.pipeline import cache_crops, crop_targets
 
     config = {**read_json(f"{args.run}/config.json"), "data_dir": args.data_dir}
     model = keras.models.load_model(saved_model_path(args.run, "landmarks/train.py"))
     size = config["image_size"]
     cache = cache_crops(load_split(config)[1], size, progress=False)
-    images = make_dataset(cache, image_size=size, batch_size=32, training=False)
-    images = images.map(lambda x, y: x)
-    faces = model.predict(images, verbose=0).reshape(len(cache.images), -1, 2)
-    mirrored = model.predict(images.map(tf.image.flip_left_right), verbose=0)
-    mirrored = unflip_points(mirrored.reshape(faces.shape), cache.flip_permutation)
+    faces, mirrored = predict_faces_and_mirrors(model, cache, 32)
     truth = crop_targets(cache)
     lines, figures = [], {}
     for name, pred in (("faces", faces), ("mirror images", mirrored),

@@ -29,25 +29,27 @@ MARKER = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
                     r"(<!-- /report:(?P=name) -->)", re.DOTALL)  # fmt: skip
 
 
+def source_line(summary_md: Path, text: str) -> str:
+    """``From [summary.md](…) (`the command line it names`):``."""
+    command = re.search(r"Produced by `([^`]+)`", text)
+    where = summary_md.relative_to(REPO_ROOT)
+    return f"From [`{where}`]({where})" + (f" (`{command.group(1)}`):" if command else ":")
+
+
 def first_table(summary_md: Path) -> str:
     """The first markdown table of a summary.md, and the command line it names."""
     text = summary_md.read_text()
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
-    command = re.search(r"Produced by `([^`]+)`", text)
-    source = f"From [`{summary_md.relative_to(REPO_ROOT)}`]({summary_md.relative_to(REPO_ROOT)})"
-    source += f" (`{command.group(1)}`):" if command else ":"
-    return source + "\n\n" + "\n".join(lines[start:end])
+    return source_line(summary_md, text) + "\n\n" + "\n".join(lines[start:end])
 
 
 def all_tables(summary_md: Path) -> str:
     """Every ``## section`` of a summary.md (its first paragraph and its table), and the
     command line it names."""
     text = summary_md.read_text()
-    command = re.search(r"Produced by `([^`]+)`", text)
-    where = summary_md.relative_to(REPO_ROOT)
-    parts = [f"From [`{where}`]({where}) (`{command.group(1)}`):" if command else f"From {where}:"]
+    parts = [source_line(summary_md, text)]
     for section in text.split("\n## ")[1:]:
         title, body = section.split("\n", 1)
         paragraphs = [block.strip() for block in body.split("\n\n") if block.strip()]

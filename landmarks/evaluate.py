@@ -81,18 +81,29 @@ def detector_boxes(data, mapping: dict):
     return boxes, found
 
 
+def _face_images(model, cache: CropCache, batch_size: int) -> tf.data.Dataset:
+    ds = make_dataset(cache, image_size=model.input_shape[1], batch_size=batch_size,
+                      training=False)  # fmt: skip
+    return ds.map(lambda x, y: x)
+
+
+def predict_faces_and_mirrors(model, cache: CropCache, batch_size: int):
+    """Points [N, K, 2] predicted on each face crop, and on its mirror image mapped back."""
+    images = _face_images(model, cache, batch_size)
+    faces = model.predict(images, verbose=0).reshape(len(cache.images), -1, 2)
+    mirrored = model.predict(images.map(tf.image.flip_left_right), verbose=0)
+    return faces, unflip_points(mirrored.reshape(faces.shape), cache.flip_permutation)
+
+
 def predict_points(model, cache: CropCache, batch_size: int, *,
                    flip_test: bool = False) -> np.ndarray:  # fmt: skip
     """Points [N, K, 2] in [0, 1] of each face crop; ``flip_test``: averaged with the
     prediction on the mirrored face."""
-    size = model.input_shape[1]
-    ds = make_dataset(cache, image_size=size, batch_size=batch_size, training=False)
-    ds = ds.map(lambda x, y: x)
-    pred = model.predict(ds, verbose=0).reshape(len(cache.images), -1, 2)
     if flip_test:
-        mirrored = model.predict(ds.map(tf.image.flip_left_right), verbose=0)
-        pred = (pred + unflip_points(mirrored.reshape(pred.shape), cache.flip_permutation)) / 2
-    return pred
+        faces, mirrored = predict_faces_and_mirrors(model, cache, batch_size)
+        return (faces + mirrored) / 2
+    images = _face_images(model, cache, batch_size)
+    return model.predict(images, verbose=0).reshape(len(cache.images), -1, 2)
 
 
 def plot_grid(cache: CropCache, pred, true, path, count: int = 12) -> None:

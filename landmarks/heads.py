@@ -49,16 +49,6 @@ class SoftArgmax(layers.Layer):
         return (input_shape[0], 2 * input_shape[3])
 
 
-def soft_argmax_numpy(logits: np.ndarray) -> np.ndarray:
-    """The reference: [H, W, K] logits → [K, 2] expected (x, y) of each map's softmax."""
-    h, w, k = logits.shape
-    flat = logits.reshape(h * w, k)
-    prob = np.exp(flat - flat.max(axis=0))
-    prob = (prob / prob.sum(axis=0)).reshape(h, w, k)
-    xs, ys = (np.arange(w) + 0.5) / w, (np.arange(h) + 0.5) / h
-    return np.stack([np.einsum("hwk,w->k", prob, xs), np.einsum("hwk,h->k", prob, ys)], axis=1)
-
-
 def _start_bias(head: str, points: np.ndarray | None, image_size: int):
     """The output bias that makes the untrained head predict ``points`` (the mean shape)."""
     if points is None:

@@ -2,9 +2,19 @@ import keras
 import numpy as np
 import pytest
 
-from landmarks.heads import HEADS, SoftArgmax, soft_argmax_numpy
+from landmarks.heads import HEADS, SoftArgmax
 from landmarks.losses import LOSSES
 from landmarks.model import build_model
+
+
+def soft_argmax_numpy(logits: np.ndarray) -> np.ndarray:
+    """The reference: [H, W, K] logits → [K, 2] expected (x, y) of each map's softmax."""
+    h, w, k = logits.shape
+    flat = logits.reshape(h * w, k)
+    prob = np.exp(flat - flat.max(axis=0))
+    prob = (prob / prob.sum(axis=0)).reshape(h, w, k)
+    xs, ys = (np.arange(w) + 0.5) / w, (np.arange(h) + 0.5) / h
+    return np.stack([np.einsum("hwk,w->k", prob, xs), np.einsum("hwk,h->k", prob, ys)], axis=1)
 
 
 def test_soft_argmax_is_the_expectation_of_each_maps_softmax():
