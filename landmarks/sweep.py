@@ -157,7 +157,7 @@ def plot_nme(tables: dict[str, pd.DataFrame], path) -> None:
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("validation NME (%)")
     axes[0][0].legend(fontsize=7)
-    save_figure(fig, path)  # fmt: skip
+    save_figure(fig, path)
 
 
 def plot_ced(runs: dict[str, pd.DataFrame], path, limit: float = 0.15) -> None:
