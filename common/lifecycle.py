@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from common.data import DataError
 from common.plotting import plot_training_curves
-from common.runs import atomic_path, finish_run, read_json, write_csv, write_json
+from common.runs import atomic_path, finish_run, read_json, write_csv, write_json, write_text
 
 BACKUP = "backup"
 # Counters of Keras callbacks that decide what happens next (EarlyStopping, ReduceLROnPlateau).
@@ -225,6 +225,21 @@ def fit_and_record(
     plot_training_curves(history, list(curves), run_dir / "curves.png", title=title)
     best = keras.models.load_model(run_dir / "model.keras")
     return best, history.assign(best_epoch=recorder.best_epoch)
+
+
+def save_inference_model(model: keras.Model, path) -> str:
+    """Save ``model`` for inference only (architecture and weights, no optimizer, loss or
+    metrics: the file a user loads to predict), whole or not at all; write its sha256 beside
+    it (``<name>.sha256``, the ``sha256sum`` format) and return the hash."""
+    import hashlib
+
+    path = Path(path)
+    plain = keras.models.clone_model(model)
+    plain.set_weights(model.get_weights())
+    atomic_path(path, plain.save)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    write_text(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n")
+    return digest
 
 
 def finish(run_dir, metrics: dict) -> dict:

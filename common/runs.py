@@ -102,8 +102,28 @@ def read_json(path) -> dict:
                         "damaged: rerun with --overwrite to start again") from exc  # fmt: skip
 
 
+def code_version() -> dict:
+    """The git commit of the code that ran, and whether the tree had uncommitted changes
+    (both None outside a git checkout)."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()  # fmt: skip
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": None, "git_dirty": None}
+    return {"git_commit": commit, "git_dirty": dirty}
+
+
 def package_versions() -> dict:
-    versions = {"python": sys.version.split()[0], "platform": platform.platform()}
+    versions = {"python": sys.version.split()[0], "platform": platform.platform(),
+                **code_version()}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)

@@ -1,7 +1,9 @@
 """The landmark data sets: their readers and one registry of what each one is.
 
 Every reader returns a LandmarkSet (image paths, pixel points [N, K, 2], visibility [N, K],
-subject ids for person-disjoint splits, and a report of what was left out and why).
+subject ids for person-disjoint splits, and a report of what was left out and why). Points are
+in the continuous pixel coordinates of ``landmarks.geometry`` (the top-left corner of the image
+is (0, 0), the first pixel's centre (0.5, 0.5)): each reader converts its file's convention.
 
 MUCT (76 points): ``muct/muct76-opencv.csv`` (``name,tag,x00,y00,...,x75,y75``) and
 ``muct/jpg/<name>.jpg``. A point at exactly (0, 0) is "not visible". Rows whose image is absent
@@ -28,6 +30,38 @@ from common.cli import check_choice
 from common.data import DataError, data_root
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+# The coordinate each format gives the centre of the first pixel: 300-W's .pts are 1-based (as
+# menpo and the 300-W Matlab tools read them); MUCT's CSV is 0-based (its mirrored rows are
+# x → 479 − x on 480-px-wide images).
+PTS_ORIGIN = 1.0
+MUCT_ORIGIN = 0.0
+
+
+def from_file_convention(points: np.ndarray, origin: float) -> np.ndarray:
+    """A format's coordinates (first pixel's centre at ``origin``) → continuous pixels."""
+    return (np.asarray(points, np.float32) + np.float32(0.5 - origin)).astype(np.float32)
+
+
+def to_file_convention(points: np.ndarray, origin: float) -> np.ndarray:
+    """The inverse of ``from_file_convention``."""
+    return (np.asarray(points, np.float32) - np.float32(0.5 - origin)).astype(np.float32)
+
+
+def read_image(path, *, orient: bool = False) -> np.ndarray:
+    """RGB uint8 [H, W, 3] of an image file. 16-bit images are scaled to 8 bits (not clipped);
+    ``orient``: apply the EXIF orientation (a phone photo stored turned), so the pixels are in
+    the frame a viewer shows. The data sets' annotations are in the stored frame: not oriented."""
+    from PIL import ImageOps
+
+    with Image.open(path) as image:
+        if orient:
+            image = ImageOps.exif_transpose(image)
+        if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+            gray = np.asarray(image, np.float64)
+            peak = 65535.0 if image.mode.startswith("I;16") or gray.max() > 255 else 255.0
+            gray = np.clip(np.round(gray * (255.0 / peak)), 0, 255).astype(np.uint8)
+            return np.repeat(gray[..., None], 3, axis=-1)
+        return np.asarray(image.convert("RGB"))
 
 
 @dataclass
@@ -139,6 +173,9 @@ def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> Landmar
             except ValueError:
                 bad(where, "a coordinate is not a number")
                 continue
+            if not np.isfinite(xy).all():
+                bad(where, "a coordinate is not finite")
+                continue
             image = (images_dir / f"{fields[0]}.jpg").resolve()
             if not image.is_relative_to(images_dir):
                 bad(where, f"image name {fields[0]!r} points outside {images_dir}")
@@ -154,7 +191,9 @@ def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> Landmar
         raise DataError(f"no MUCT image of {csv_path} found in {images_dir}; get them from "
                         f"{MUCT_SOURCE}")  # fmt: skip
     points = np.stack(points)
-    return LandmarkSet(paths, points, (points != 0).any(axis=-1), subjects, "muct", bad.skipped,
+    visible = (points != 0).any(axis=-1)
+    points = np.where(visible[..., None], from_file_convention(points, MUCT_ORIGIN), 0.0)
+    return LandmarkSet(paths, points.astype(np.float32), visible, subjects, "muct", bad.skipped,
                        {"MUCT rows without an image in jpg/": missing_images})  # fmt: skip
 
 
@@ -213,10 +252,11 @@ def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
 
 
 def write_pts(path, points: np.ndarray) -> None:
-    """The 300-W format: ``version: 1``, ``n_points: K``, ``{``, K lines ``x y``, ``}``."""
+    """The 300-W format: ``version: 1``, ``n_points: K``, ``{``, K lines ``x y``, ``}``, of
+    continuous-pixel points (written 1-based, as 300-W's own files)."""
     from common.runs import write_text
 
-    body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in np.asarray(points))
+    body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in to_file_convention(points, PTS_ORIGIN))
     write_text(path, f"version: 1\nn_points: {len(points)}\n{{\n{body}\n}}\n")
 
 
@@ -241,7 +281,7 @@ def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), *, skip_bad: bool
                 continue
             if check_image(image, bad):
                 paths.append(str(image))
-                points.append(xy)
+                points.append(from_file_convention(xy, PTS_ORIGIN))
                 # AFW/Helen names are <photo id>_<face>: faces of one photo stay together
                 subjects.append(f"{subset}/{pts.stem.rsplit('_', 1)[0]}")
         unannotated += sum(1 for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
@@ -344,3 +384,28 @@ def load_split(config: dict) -> tuple[LandmarkSet, LandmarkSet]:
     train, val = data.subset(train_rows), data.subset(val_rows)
     train.skipped, train.left_out = data.skipped, data.left_out  # the report travels with train
     return train, val
+
+
+def relative_paths(data: LandmarkSet, data_dir=None) -> list[str]:
+    """The images' paths relative to the data root (what split.json records: no machine path)."""
+    root = data_root(data_dir).resolve()
+    return [Path(p).resolve().relative_to(root).as_posix() for p in data.paths]
+
+
+def recorded_split(config: dict, split: dict, name: str = "val") -> LandmarkSet:
+    """The faces a run's split.json lists under ``name``, read from the data root in use."""
+    subsets = config["subsets"].split(",") if config.get("subsets") else None
+    data = read_dataset(config["dataset"], config.get("data_dir"), subsets,
+                        skip_bad=config.get("skip_bad", False))  # fmt: skip
+    data = select_points(data, config.get("points"))
+    index = {p: i for i, p in enumerate(relative_paths(data, config.get("data_dir")))}
+    wanted = split.get(name)
+    if not isinstance(wanted, list) or not all(isinstance(p, str) for p in wanted):
+        raise DataError(f"split.json: '{name}' is not a list of image paths; the run folder is "
+                        "damaged: train it again")  # fmt: skip
+    missing = [p for p in wanted if p not in index]
+    if missing:
+        raise DataError(f"{len(missing)} of the run's {len(wanted)} {name} images are not in "
+                        f"the data root (first: {missing[0]}); point --data-dir at the data "
+                        "the run was trained on")  # fmt: skip
+    return data.subset([index[p] for p in wanted])

@@ -11,7 +11,11 @@ output layer works in, which is what the homework's choice of activation and sca
   image size by a fixed layer.
 - ``soft-argmax``: K heatmaps (a 1x1 convolution of the last feature map, one bilinear
   upsampling step), a softmax over each map and its expected (x, y): integral regression
-  (Sun et al., ECCV 2018), the heatmap family in its simplest differentiable form.
+  (Sun et al., ECCV 2018), the heatmap family in its simplest differentiable form. With
+  ``--heatmap-stride 4`` the maps come from a light decoder instead (``decoder_head``: the
+  stride-16 map upsampled twice, each time added to a 1x1 projection of the backbone's map at
+  that stride and mixed by a 3x3 convolution, as in FPN / U-Net / the "simple baselines"
+  head), so a 128-px face gives 32x32 maps rather than 16x16.
 
 Scaling targets by a constant c and scaling the output back by 1/c is the same model; the loss
 is then measured in crop units rather than head units, a constant factor for the Euclidean, L1,
@@ -81,4 +85,18 @@ def soft_argmax_head(feature_map, num_landmarks: int):
     """Feature map [B, h, w, C] → K heatmaps at 2h x 2w → expected points [B, 2K]."""
     logits = layers.Conv2D(num_landmarks, 1, name="heatmaps")(feature_map)
     logits = layers.UpSampling2D(2, interpolation="bilinear", name="upsample")(logits)
+    return SoftArgmax(name="landmarks")(logits)
+
+
+def decoder_head(feature_maps, num_landmarks: int, channels: int = 32):
+    """[stride-4, stride-8, stride-16 maps] → K heatmaps at stride 4 → expected points [B, 2K]."""
+    stride4, stride8, stride16 = feature_maps
+    x = layers.Conv2D(channels, 1, name="lateral16")(stride16)
+    for name, skip in (("8", stride8), ("4", stride4)):
+        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{name}")(x)
+        x = layers.Add(name=f"skip{name}")([x, layers.Conv2D(channels, 1,
+                                                             name=f"lateral{name}")(skip)])
+        x = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"mix{name}")(x)
+        x = layers.ReLU(name=f"mix{name}_relu")(layers.BatchNormalization(name=f"mix{name}_bn")(x))
+    logits = layers.Conv2D(num_landmarks, 1, name="heatmaps")(x)
     return SoftArgmax(name="landmarks")(logits)

@@ -16,7 +16,7 @@ from keras import layers
 
 from common.cli import check_choice
 from common.data import DataError
-from landmarks.heads import HEADS, dense_head, soft_argmax_head
+from landmarks.heads import HEADS, decoder_head, dense_head, soft_argmax_head
 
 BACKBONES = ("resnet50", "mobilenetv2", "small_cnn")
 # The smallest input each backbone takes (the small CNN halves the size five times).
@@ -52,28 +52,34 @@ def check_weights(weights: str | None) -> None:
                      f"{' or '.join(WEIGHT_SUFFIXES)}")  # fmt: skip
 
 
-def small_cnn(input_shape, *, width: int = 32, pool_last: bool = True) -> keras.Model:
+def small_cnn(input_shape, *, width: int = 32, pool_last: bool = True,
+              pyramid: bool = False) -> keras.Model:  # fmt: skip
     """A strided 5x5 stem, then four stages (``width`` x 1, 2, 4, 8 channels) of two 3x3
     conv + batch norm + ReLU and a 2x2 pool; ``pool_last=False`` keeps the last stage's map at
-    stride 16 (the soft-argmax head needs the resolution more than the pooling)."""
+    stride 16 (the soft-argmax head needs the resolution more than the pooling); ``pyramid``
+    also gives the stride-4 and stride-8 maps (before their pools), for a decoder."""
     inputs = keras.Input(input_shape)
     x = layers.Conv2D(width, 5, strides=2, padding="same", use_bias=False)(inputs)
     x = layers.ReLU()(layers.BatchNormalization()(x))
+    maps = []
     for stage in range(4):
         for _ in range(2):
             x = layers.Conv2D(width * 2**stage, 3, padding="same", use_bias=False)(x)
             x = layers.ReLU()(layers.BatchNormalization()(x))
+        maps.append(x)
         if pool_last or stage < 3:
             x = layers.MaxPooling2D()(x)
-    return keras.Model(inputs, x, name="small_cnn")
+    outputs = [maps[1], maps[2], x] if pyramid else x
+    return keras.Model(inputs, outputs, name="small_cnn")
 
 
 def build_backbone(name: str, image_size: int, *, weights: str | None, width: int = 32,
-                   spatial: bool = False) -> tuple[keras.Model, str]:  # fmt: skip
+                   spatial: bool = False, pyramid: bool = False) -> tuple[keras.Model, str]:  # fmt: skip
     """The feature extractor (``include_top=False``) and its preprocessing mode.
 
     ``width``: the small CNN's first-stage channels; ``spatial``: the small CNN keeps its
-    stride-16 map (ResNet50 and MobileNetV2 give their stride-32 map either way)."""
+    stride-16 map (ResNet50 and MobileNetV2 give their stride-32 map either way); ``pyramid``:
+    the small CNN's stride-4, 8 and 16 maps (for the stride-4 heatmap decoder)."""
     check_choice("backbone", name, BACKBONES)
     if image_size < MIN_IMAGE_SIZE[name]:
         raise ValueError(f"{name} needs images of at least {MIN_IMAGE_SIZE[name]} px, "
@@ -82,7 +88,9 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
     if name == "small_cnn":
         if weights == "imagenet":
             raise ValueError("small_cnn has no ImageNet weights; use --weights none or a file")
-        return small_cnn(shape, width=width, pool_last=not spatial), "tf"
+        return small_cnn(shape, width=width, pool_last=not spatial, pyramid=pyramid), "tf"
+    if pyramid:
+        raise ValueError(f"--heatmap-stride 4 needs --backbone small_cnn, not {name}")
     if name == "mobilenetv2":
         app, mode = keras.applications.MobileNetV2, "tf"
     else:
@@ -109,12 +117,15 @@ def build_model(
     head: str = "sigmoid",
     pooling: str = "avg",
     width: int = 32,
+    heatmap_stride: int = 8,
     initial_points: np.ndarray | None = None,
 ) -> keras.Model:
     """Images [B, S, S, 3] in 0..255 → [B, 2K] points ``[x0, y0, x1, y1, ...]`` in [0, 1].
 
     ``head``: one of ``landmarks.heads.HEADS``; ``pooling`` applies to the Dense heads;
-    ``initial_points`` [K, 2] starts a Dense head's output at the mean shape.
+    ``initial_points`` [K, 2] starts a Dense head's output at the mean shape;
+    ``heatmap_stride``: the soft-argmax maps at stride 8 (one upsampling of the stride-16 map)
+    or 4 (a light decoder with skip connections from the stride-4 and 8 maps).
     ``weights``: ``None``/``"none"`` (from scratch), ``"imagenet"``, a backbone weights file
     (``.h5`` / ``.weights.h5``) or a whole landmark model saved as ``.keras`` with the same
     architecture (to continue from it).
@@ -127,7 +138,9 @@ def build_model(
     if weights_file is not None and not weights_file.exists():
         raise DataError(f"weights file {weights_file} not found")
     spatial = head == "soft-argmax"
+    pyramid = spatial and heatmap_stride == 4
     features, mode = build_backbone(backbone, image_size, width=width, spatial=spatial,
+                                    pyramid=pyramid,
                                     weights="imagenet" if weights == "imagenet" else None)
     if weights_file is not None and weights_file.suffix == ".h5":
         features.load_weights(weights_file)
@@ -135,7 +148,9 @@ def build_model(
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = Preprocess(mode, name="preprocess")(inputs)
     x = features(x)
-    if spatial:
+    if pyramid:
+        outputs = decoder_head(x, num_landmarks)
+    elif spatial:
         outputs = soft_argmax_head(x, num_landmarks)
     else:
         x = layers.GlobalAveragePooling2D()(x) if pooling == "avg" else layers.Flatten()(x)

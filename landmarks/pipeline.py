@@ -1,18 +1,20 @@
-"""Face crops cached as uint8, and the tf.data pipeline that jitters, flips and batches them.
+"""Face crops cached as uint8, and the tf.data pipeline that jitters, rotates, flips and batches
+them. Every crop, here and in evaluate and predict, is a ``landmarks.geometry`` transform.
 
-1. ``cache_crops`` (once, with PIL): for each image a square box around the visible points,
-   enlarged by ``margin``, plus ``context`` extra room for jitter, resized to
-   ``round(image_size * context)`` pixels and kept as uint8 (a 3,755-image MUCT cache at 128 px
-   is about 290 MB; the homework's float16 320x240 frames were about 1.7 GB).
-2. ``make_dataset`` (tf.data): crop the face box out of the cached crop (randomly scaled and
-   shifted in training), resize to ``image_size``, flip half of the training faces with the
-   landmark re-indexing, and give ``(image float32 0..255, target [2K])``. Targets are (x, y) in
-   [0, 1] of the crop laid out ``[x0, y0, x1, y1, ...]``; points that are not visible are
-   exactly (0, 0), which the masked losses skip. The model does its own pixel preprocessing.
+1. ``cache_crops`` (once, with OpenCV): for each image the face box (the square around the
+   visible points enlarged by ``margin``, or a box the caller gives) enlarged again by
+   ``context`` for jitter room, warped to ``round(image_size * context)`` pixels and kept as
+   uint8 (a 3,755-image MUCT cache at 128 px is about 290 MB), with its points in cached pixels.
+2. ``make_dataset`` (tf.data): warp the face box out of the cached crop (in training randomly
+   scaled, shifted, rotated and mirrored, all one matrix that moves pixels and points together),
+   vary the brightness, and give ``(image float32 0..255, target [2K])``. Targets are (x, y) in
+   crop units laid out ``[x0, y0, x1, y1, ...]``; points that are not visible are exactly
+   (0, 0), which the masked losses skip. The model does its own pixel preprocessing.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,21 +22,24 @@ import tensorflow as tf
 from keras.utils import Progbar
 from PIL import Image
 
-from landmarks.datasets import LandmarkSet
+from landmarks import geometry
+from landmarks.datasets import LandmarkSet, read_image
 
 
 @dataclass
 class CropCache:
     images: np.ndarray  # uint8 [N, S, S, 3]
-    points: np.ndarray  # float32 [N, K, 2], pixels of the cached crop
+    points: np.ndarray  # float32 [N, K, 2], continuous pixels of the cached crop
     visible: np.ndarray  # bool [N, K]
     context: float  # the face box is the central 1/context of each cached crop
     flip_permutation: list[int]
     eye_points: tuple[int, int]
+    boxes: np.ndarray  # float32 [N, 3] the face boxes (x0, y0, side) in image coordinates
 
 
 # The landmark box: the square around the visible points, enlarged by this share of its side.
 FACE_MARGIN = 0.25
+CONTEXT = 1.25  # the cached crop's side / the face box's side (room for the jitter)
 
 
 def face_boxes(points: np.ndarray, visible: np.ndarray, margin: float = FACE_MARGIN) -> np.ndarray:
@@ -47,14 +52,22 @@ def face_boxes(points: np.ndarray, visible: np.ndarray, margin: float = FACE_MAR
     return np.column_stack([centre - side[:, None] / 2, side]).astype(np.float32)
 
 
+def context_box(box, context: float = CONTEXT) -> np.ndarray:
+    """The box (x0, y0, side) enlarged ``context`` times about its centre."""
+    x0, y0, side = np.asarray(box, np.float64)
+    outer = side * context
+    return np.array([x0 - (outer - side) / 2, y0 - (outer - side) / 2, outer])
+
+
 def cache_crops(
     data: LandmarkSet,
     image_size: int,
     *,
     margin: float = FACE_MARGIN,
-    context: float = 1.25,
+    context: float = CONTEXT,
     progress: bool = True,
     boxes: np.ndarray | None = None,
+    label: str = "caching faces",
 ) -> CropCache:
     """Decode every image once and keep its face crop (with jitter room) as uint8.
 
@@ -67,57 +80,31 @@ def cache_crops(
     if boxes is None:
         boxes = face_boxes(data.points, data.visible, margin)
     bar = Progbar(len(data), unit_name="image") if progress else None
-    for i, (path, (x0, y0, side)) in enumerate(zip(data.paths, boxes)):
-        outer = side * context
-        left, top = x0 - (outer - side) / 2, y0 - (outer - side) / 2
-        with Image.open(path) as image:
-            crop = image.convert("RGB").transform(
-                (size, size), Image.Transform.EXTENT, (left, top, left + outer, top + outer),
-                resample=Image.Resampling.BILINEAR,
-            )  # fmt: skip
-        images[i] = np.asarray(crop)
-        points[i] = (data.points[i] - [left, top]) * (size / outer)
+    if bar is not None:
+        print(label, flush=True)
+    for i, (path, box) in enumerate(zip(data.paths, boxes)):
+        matrix = geometry.box_matrix(context_box(box, context))
+        images[i] = geometry.warp(read_image(path), matrix, size)
+        points[i] = geometry.to_crop(data.points[i], matrix) * size
         if bar is not None and (i % 50 == 0 or i == len(data) - 1):
             bar.update(i + 1)
     points[~data.visible] = 0
     return CropCache(images, points, data.visible.copy(), context,
-                     list(data.spec.flip_permutation), tuple(data.spec.eye_points))  # fmt: skip
+                     list(data.spec.flip_permutation), tuple(data.spec.eye_points),
+                     np.asarray(boxes, np.float32))  # fmt: skip
 
 
 def face_box_in_cache(cache: CropCache) -> tuple[float, float]:
     """(offset, side) in cached pixels of the face box: the central 1/context of each crop."""
-    cached = float(cache.images.shape[1] - 1)
+    cached = float(cache.images.shape[1])
     side = cached / cache.context
     return (cached - side) / 2, side
 
 
 def crop_targets(cache: CropCache) -> np.ndarray:
-    """True points [N, K, 2] in [0, 1] of the evaluation crop (the un-jittered face box)."""
+    """True points [N, K, 2] in crop units of the evaluation crop (the un-jittered face box)."""
     offset, side = face_box_in_cache(cache)
     return (cache.points - offset) / side
-
-
-def flip_targets(points: tf.Tensor, visible: tf.Tensor, permutation) -> tuple:
-    """Mirror normalized points left-right: x → 1 − x, then re-index left/right landmarks."""
-    mirrored = tf.stack([1.0 - points[:, 0], points[:, 1]], axis=-1)
-    return tf.gather(mirrored, permutation), tf.gather(visible, permutation)
-
-
-def unflip_points(points: np.ndarray, permutation) -> np.ndarray:
-    """Predictions [N, K, 2] made on mirrored faces → the same points on the original faces."""
-    points = np.asarray(points)[:, permutation]
-    return np.stack([1.0 - points[..., 0], points[..., 1]], axis=-1)
-
-
-def _crop(image, points, visible, box, image_size):
-    """Cut ``box`` (x0, y0, side in cached pixels) out of one cached crop; normalize the points."""
-    size = tf.cast(tf.shape(image)[0] - 1, tf.float32)
-    x0, y0, side = box[0], box[1], box[2]
-    normalized_box = tf.stack([y0, x0, y0 + side, x0 + side]) / size
-    crop = tf.image.crop_and_resize(
-        tf.cast(image, tf.float32)[None], normalized_box[None], [0], [image_size, image_size]
-    )[0]
-    return crop, (points - tf.stack([x0, y0])) / side, visible
 
 
 def to_target(points, visible):
@@ -137,6 +124,7 @@ def make_dataset(
     augment: bool = True,
     scale_jitter: float = 0.1,
     shift_jitter: float = 0.08,
+    rotation: float = 0.0,
     brightness_jitter: float = 0.2,
 ) -> tf.data.Dataset:
     """Batches of (images float32 [B, S, S, 3] in 0..255, targets [B, 2K]).
@@ -144,14 +132,14 @@ def make_dataset(
     Evaluation data: every face once, in order. Training data: epochs ``first_epoch`` to
     ``epochs - 1``, each ``len // batch_size`` full batches of a fresh permutation (the few
     faces past the last full batch sit that epoch out) and, with ``augment``, each face box
-    randomly scaled and shifted, half of the faces flipped, the brightness varied. Every random
-    choice is a function of (seed, epoch, face), so a resumed run sees the same batches as one
-    that was never interrupted, whatever the parallelism.
+    randomly scaled and shifted, turned by up to ``rotation`` degrees, half of the faces
+    mirrored, the brightness varied. Every random choice is a function of (seed, epoch, face),
+    so a resumed run sees the same batches as one that was never interrupted.
     """
-    cached = float(cache.images.shape[1] - 1)
+    cached = float(cache.images.shape[1])
     offset, face_side = face_box_in_cache(cache)
-    centre_box = tf.constant([offset, offset, face_side])
     permutation = tf.constant(cache.flip_permutation)
+    max_angle = math.radians(rotation)
     # The crops live once in a TF variable (a captured constant or from_tensor_slices would be
     # embedded in the dataset graph, a second copy), and the pipeline passes indices.
     images, all_points, all_visible = (
@@ -159,34 +147,35 @@ def make_dataset(
     )
     count = len(cache.images)
 
-    def example(i):
-        return images[i], all_points[i], all_visible[i]
+    def crop(i, x0, y0, side, angle=0.0, flip=0.0):
+        matrix = geometry.crop_matrix(x0, y0, side, angle=angle, flip=flip, ops=tf)
+        image = geometry.warp_tf(tf.cast(images[i], tf.float32), matrix, image_size)
+        return image, geometry.apply_tf(matrix, all_points[i])
 
     def evaluate(i, epoch=None):
-        crop, points, visible = _crop(*example(i), centre_box, image_size)
-        return crop, to_target(points, visible)
+        image, points = crop(i, offset, offset, face_side)
+        return image, to_target(points, all_visible[i])
 
     def augment_example(i, epoch):
-        image, points, visible = example(i)
         face_seed = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + epoch, tf.cast(i, tf.int64)])
-        s = tf.random.stateless_uniform([5], seed=face_seed, minval=-1.0, maxval=1.0)
+        s = tf.random.stateless_uniform([6], seed=face_seed, minval=-1.0, maxval=1.0)
         side = face_side * (1.0 + scale_jitter * s[0])
         centre = cached / 2 + shift_jitter * face_side * s[1:3]
-        box = tf.concat([centre - side / 2, [side]], axis=0)
-        crop, points, visible = _crop(image, points, visible, box, image_size)
-        do_flip = s[3] > 0
-        crop = tf.cond(do_flip, lambda: tf.image.flip_left_right(crop), lambda: crop)
-        points, visible = tf.cond(do_flip, lambda: flip_targets(points, visible, permutation),
+        flip = tf.cast(s[3] > 0, tf.float32)
+        image, points = crop(i, centre[0] - side / 2, centre[1] - side / 2, side,
+                             angle=max_angle * s[5], flip=flip)  # fmt: skip
+        visible = all_visible[i]
+        points, visible = tf.cond(s[3] > 0, lambda: (tf.gather(points, permutation),
+                                                     tf.gather(visible, permutation)),
                                   lambda: (points, visible))  # fmt: skip
-        crop = tf.clip_by_value(crop * (1.0 + brightness_jitter * s[4]), 0.0, 255.0)
-        return crop, to_target(points, visible)
+        image = tf.clip_by_value(image * (1.0 + brightness_jitter * s[4]), 0.0, 255.0)
+        return image, to_target(points, visible)
 
     if not training:
         ds = tf.data.Dataset.range(count).map(evaluate, num_parallel_calls=tf.data.AUTOTUNE)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     if count < batch_size:
-        raise ValueError(f"{count} training faces do not fill one batch of {batch_size}; "
-                         "lower --batch-size")  # fmt: skip
+        raise ValueError(f"{count} training faces do not fill one batch of {batch_size}")
     used = count // batch_size * batch_size
 
     def epoch_faces(epoch):

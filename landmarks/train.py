@@ -20,6 +20,7 @@ from common.cli import (
     HelpFormatter,
     add_run_flags,
     fraction,
+    number_in,
     positive_float,
     positive_int,
     print_metrics,
@@ -27,7 +28,7 @@ from common.cli import (
 )
 from common.data import DataError
 from common.runs import start_run, write_json
-from landmarks.datasets import DATASETS, POINT_COUNTS, load_split
+from landmarks.datasets import DATASETS, POINT_COUNTS, load_split, relative_paths
 from landmarks.heads import HEADS
 from landmarks.losses import LOSSES
 from landmarks.model import BACKBONES, MIN_IMAGE_SIZE, POOLINGS, check_weights
@@ -37,11 +38,11 @@ RESULTS = Path("results/landmarks")
 # half an hour (its levers are measured one by one by landmarks/ablation.py).
 PRESETS = {
     "cpu": {"backbone": "small_cnn", "weights": "none", "image_size": 128, "pooling": "flatten",
-            "head": "soft-argmax", "schedule": "cosine", "epochs": 60, "lr": 1e-3,
-            "flip_test": True},
+            "head": "soft-argmax", "heatmap_stride": 4, "rotation": 30.0, "schedule": "cosine",
+            "epochs": 50, "lr": 1e-3, "flip_test": True},
     "gpu": {"backbone": "resnet50", "weights": "imagenet", "image_size": 224, "pooling": "avg",
-            "head": "sigmoid", "schedule": "plateau", "epochs": 60, "lr": 2.5e-4,
-            "flip_test": False},
+            "head": "sigmoid", "heatmap_stride": 8, "rotation": 0.0, "schedule": "plateau",
+            "epochs": 60, "lr": 2.5e-4, "flip_test": False},
 }  # fmt: skip
 
 
@@ -65,6 +66,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--head", choices=HEADS,
                    help="output head (landmarks/heads.py): Dense(2K) with sigmoid, tanh, "
                         "linear or linear in pixels, or soft-argmax heatmaps (preset)")
+    p.add_argument("--heatmap-stride", type=int, choices=(4, 8),
+                   help="soft-argmax: heatmaps at stride 8 (one upsampling of the stride-16 map) "
+                        "or 4 (a light decoder with skip connections; small_cnn) (preset)")
+    p.add_argument("--rotation", type=number_in(float, 0, 90),
+                   help="training augmentation: turn each face by up to this many degrees, "
+                        "points with the pixels (preset)")  # fmt: skip
     p.add_argument("--points", type=int, choices=POINT_COUNTS, default=None,
                    help="the data set's own markup (68 for ibug68, 76 for muct; the default) "
                         "or 5: eye centres, nose tip, mouth corners")  # fmt: skip
@@ -150,10 +157,11 @@ def run(config: dict) -> dict:
     import tensorflow as tf
 
     from common import lifecycle
-    from landmarks.evaluate import evaluate_cache
+    from landmarks.inference import Predictor
     from landmarks.metrics import NME, mean_shape
     from landmarks.model import build_model
     from landmarks.pipeline import cache_crops, crop_targets, make_dataset, steps_per_epoch
+    from landmarks.scoring import evaluate_cache
 
     train_set, val_set = load_split(config)  # before the run folder: bad data leaves none
     if len(train_set) < config["batch_size"]:
@@ -162,11 +170,16 @@ def run(config: dict) -> dict:
     run_dir = start_run(config["out"], config, overwrite=config.get("overwrite", False))
     write_json(run_dir / "data_report.json", {"left_out": train_set.left_out,
                                               "skipped": train_set.skipped})  # fmt: skip
-    write_json(run_dir / "split.json", {"train": train_set.paths, "val": val_set.paths})
+    write_json(run_dir / "split.json", {
+        "paths": "relative to the data root",
+        "train": relative_paths(train_set, config.get("data_dir")),
+        "val": relative_paths(val_set, config.get("data_dir"))})  # fmt: skip
     lifecycle.set_seed(config["seed"])
     size, batch, progress = config["image_size"], config["batch_size"], not config.get("quiet")
-    train_cache = cache_crops(train_set, size, progress=progress)
-    val_cache = cache_crops(val_set, size, progress=progress)
+    train_cache = cache_crops(train_set, size, progress=progress,
+                              label=f"caching the {len(train_set)} training faces")
+    val_cache = cache_crops(val_set, size, progress=progress,
+                            label=f"caching the {len(val_set)} validation faces")
     start_shape = mean_shape(crop_targets(train_cache), train_cache.visible)
     write_json(run_dir / "mean_shape.json", {"points": start_shape})  # evaluate needs only this
     jitter = {"scale_jitter": 0.1, "shift_jitter": 0.08}
@@ -176,7 +189,8 @@ def run(config: dict) -> dict:
     def train_batches(first_epoch: int):
         return make_dataset(train_cache, image_size=size, batch_size=batch, training=True,
                             seed=config["seed"], epochs=config["epochs"], first_epoch=first_epoch,
-                            augment=not config["no_augment"], **jitter)  # fmt: skip
+                            augment=not config["no_augment"], rotation=config["rotation"],
+                            **jitter)  # fmt: skip
 
     strategy = (tf.distribute.MirroredStrategy() if config["strategy"] == "mirrored"
                 else tf.distribute.get_strategy())  # fmt: skip
@@ -184,6 +198,7 @@ def run(config: dict) -> dict:
         model = build_model(train_set.spec.num_points, size, backbone=config["backbone"],
                             weights=config["weights"], head=config["head"],
                             pooling=config["pooling"], width=config["width"],
+                            heatmap_stride=config["heatmap_stride"],
                             initial_points=start_shape)  # fmt: skip
         steps = steps_per_epoch(train_cache, batch)
         rate, schedule = learning_rate(config, steps)
@@ -197,9 +212,11 @@ def run(config: dict) -> dict:
         quiet=not progress, curves=("loss", "nme"),
         title=f"{config['dataset']}: {config['backbone']}, {config['head']} head, {size} px",
     )  # fmt: skip
-    metrics = evaluate_cache(best, val_cache, mean_shape=start_shape, split="val", out=run_dir,
-                             batch_size=batch, show_faces=train_set.spec.show_faces,
-                             flip_test=config["flip_test"])  # fmt: skip
+    lifecycle.save_inference_model(best, run_dir / "model.keras")
+    flip = train_set.spec.flip_permutation if config["flip_test"] else None
+    metrics = evaluate_cache(Predictor(best, flip_permutation=flip), val_cache,
+                             mean_shape=start_shape, split="val", out=run_dir,
+                             show_faces=train_set.spec.show_faces)  # fmt: skip
     metrics["best_epoch"] = int(history["best_epoch"].iloc[0])
     metrics["epochs_run"] = len(history)
     return lifecycle.finish(run_dir, metrics)

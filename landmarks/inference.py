@@ -1,0 +1,129 @@
+"""Points on faces from a trained run: the one inference API of predict.py, evaluate.py, the
+ablation and the benchmarks.
+
+    predictor = Predictor.from_run("results/landmarks/ibug68-small_cnn-128px")
+    points, boxes = predictor.predict(image)          # every face the run's detector finds
+    points, boxes = predictor.predict(image, boxes)   # crop boxes [F, 3] (x0, y0, side) given
+
+Points are [F, K, 2] in the continuous pixel coordinates of ``landmarks.geometry``; with the
+run's ``--flip-test`` each face is averaged with the prediction on its mirror image.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from common.data import DataError
+from landmarks import geometry
+
+MODEL_FILE = "model.keras"
+
+
+def read_landmark_config(run_dir) -> dict:
+    """The run's config.json, or one line saying the folder is not a landmark run."""
+    from common.runs import read_json
+    from landmarks.datasets import DATASETS
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").exists():
+        raise DataError(f"{run_dir} is not a run folder (no config.json); give a folder "
+                        "written by landmarks/train.py")  # fmt: skip
+    config = read_json(run_dir / "config.json")
+    if config.get("dataset") not in DATASETS or "image_size" not in config:
+        raise DataError(f"{run_dir} is not a landmark run (its config.json has no landmark "
+                        "dataset); give a folder written by landmarks/train.py")  # fmt: skip
+    return config
+
+
+def load_model(run_dir):
+    """The run's Keras model, or one line saying what is missing or damaged."""
+    import keras
+
+    import landmarks.heads  # noqa: F401  (registers the custom layers for loading)
+    import landmarks.losses  # noqa: F401
+    import landmarks.metrics  # noqa: F401
+    import landmarks.model  # noqa: F401
+
+    path = Path(run_dir) / MODEL_FILE
+    if not path.exists():
+        raise DataError(f"{run_dir} has no {MODEL_FILE}; train it with landmarks/train.py")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types for a truncated or foreign file
+        raise DataError(f"{path} cannot be loaded ({type(exc).__name__}); it is damaged: "
+                        "train the run again (landmarks/train.py --overwrite)") from exc
+
+
+class Predictor:
+    """A landmark model with its run's crop size, flip test and detector box mapping."""
+
+    def __init__(self, model, *, flip_permutation=None, box_mapping: dict | None = None,
+                 batch_size: int = 64):  # fmt: skip
+        import tensorflow as tf
+
+        self.model = model
+        self.size = int(model.input_shape[1])
+        self.flip_permutation = flip_permutation
+        self.box_mapping = box_mapping
+        self.batch_size = batch_size
+        spec = tf.TensorSpec([None, self.size, self.size, 3], tf.float32)
+        # one trace for every batch size (a plain model call costs more than a face)
+        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    @classmethod
+    def from_run(cls, run_dir, *, flip_test: bool | None = None, **kwargs) -> Predictor:
+        """The run's model; ``flip_test`` None: as the run was trained (its --flip-test)."""
+        from common.runs import read_json
+        from landmarks.datasets import point_spec
+
+        run_dir = Path(run_dir)
+        config = read_landmark_config(run_dir)
+        flip = config.get("flip_test", False) if flip_test is None else flip_test
+        mapping_file = run_dir / "box_mapping.json"
+        mapping = read_json(mapping_file) if mapping_file.exists() else None
+        permutation = point_spec(config["dataset"], config.get("points")).flip_permutation
+        return cls(load_model(run_dir), flip_permutation=permutation if flip else None,
+                   box_mapping=mapping, **kwargs)  # fmt: skip
+
+    def _forward_all(self, faces: np.ndarray) -> np.ndarray:
+        out = [self._forward(faces[i:i + self.batch_size]).numpy()
+               for i in range(0, len(faces), self.batch_size)]  # fmt: skip
+        return np.concatenate(out).reshape(len(faces), -1, 2)
+
+    def faces_and_mirrors(self, crops, permutation) -> tuple[np.ndarray, np.ndarray]:
+        """Points [F, K, 2] in crop units predicted on each crop, and on its mirror image
+        mapped back to the crop (``permutation``: the markup's left/right re-indexing)."""
+        crops = np.asarray(crops, np.float32)
+        mirrored = self._forward_all(np.ascontiguousarray(crops[:, :, ::-1]))
+        return self._forward_all(crops), geometry.flip_points(mirrored, permutation)
+
+    def unit_points(self, crops) -> np.ndarray:
+        """Crops [F, S, S, 3] (0..255) → points [F, K, 2] in crop units."""
+        if self.flip_permutation is None:
+            return self._forward_all(np.asarray(crops, np.float32))
+        faces, mirrored = self.faces_and_mirrors(crops, self.flip_permutation)
+        return (faces + mirrored) / 2
+
+    def detect(self, image: np.ndarray, *, detector: str | None = None) -> np.ndarray:
+        """Crop boxes [F, 3] of the faces the run's detector finds (largest first)."""
+        from landmarks.detect import apply_mapping, detect_faces
+
+        if self.box_mapping is None:
+            raise DataError("the run has no box_mapping.json (trained with --detector none); "
+                            "give the face box")  # fmt: skip
+        found = detect_faces(image, detector=detector or self.box_mapping["detector"])
+        return apply_mapping(found, self.box_mapping)
+
+    def predict(self, image: np.ndarray, boxes=None, *, detector: str | None = None):
+        """(points [F, K, 2] in image pixels, crop boxes [F, 3]) of an RGB uint8 image."""
+        boxes = self.detect(image, detector=detector) if boxes is None else \
+            np.asarray(boxes, np.float32).reshape(-1, 3)
+        if not len(boxes):
+            return np.zeros((0, 0, 2), np.float32), boxes
+        matrices = [geometry.box_matrix(box) for box in boxes]
+        crops = np.stack([geometry.warp(image, m, self.size) for m in matrices])
+        unit = self.unit_points(crops)
+        points = np.stack([geometry.from_crop(p, m) for p, m in zip(unit, matrices)])
+        return points, boxes
