@@ -234,8 +234,7 @@ def save_inference_model(model: keras.Model, path) -> str:
     import hashlib
 
     path = Path(path)
-    plain = keras.models.clone_model(model)
-    plain.set_weights(model.get_weights())
+    plain = keras.Model(model.input, model.output, name=model.name)  # the same layers, uncompiled
     atomic_path(path, plain.save)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     write_text(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n")
