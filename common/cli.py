@@ -4,10 +4,12 @@ exact command line for provenance, and one-line errors instead of tracebacks."""
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import sys
 
-from common.data import ENV_VAR, DataError
+from common.data import ENV_VAR
+from common.errors import UserError
 
 
 def add_data_dir_flag(parser: argparse.ArgumentParser) -> None:
@@ -101,12 +103,17 @@ def run_cli(main, argv=None) -> None:
     """Call ``main(argv)``; data and output problems end the program with one line on stderr."""
     try:
         main(argv)
-    except DataError as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except PermissionError as exc:
-        print(f"error: cannot write {exc.filename} ({exc.strerror}); pass --out with a folder "
-              "you can write to", file=sys.stderr)  # fmt: skip
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        where = exc.filename or "the output folder"
+        fix = ("free some space there or pass --out with a folder on a disk that has room"
+               if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+               else "pass --out with a folder you can write to")  # fmt: skip
+        print(f"error: cannot write {where} ({exc.strerror}); {fix}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)

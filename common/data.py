@@ -12,13 +12,11 @@ import hashlib
 import os
 from pathlib import Path
 
+from common.errors import UserError
+
 ENV_VAR = "EXPERIMENTS_DATA_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
-
-
-class DataError(Exception):
-    """Missing, corrupt or malformed input data. The message is one line meant for the user."""
 
 
 def data_root(data_dir: str | os.PathLike | None = None) -> Path:
@@ -41,7 +39,7 @@ def sha256_of(path: str | os.PathLike) -> str:
 def verify_sha256(path: Path, expected: str) -> Path:
     actual = sha256_of(path)
     if actual != expected:
-        raise DataError(
+        raise UserError(
             f"{path} has sha256 {actual[:12]}…, expected {expected[:12]}…: the file is corrupt "
             f"or not the published one; delete it and run again to download a fresh copy."
         )
@@ -59,7 +57,7 @@ def fetch(relpath: str, url: str | None, sha256: str | None, data_dir=None) -> P
     path = root / relpath
     if not path.exists():
         if url is None:
-            raise DataError(
+            raise UserError(
                 f"{relpath} not found under {root} (data root: --data-dir, ${ENV_VAR} or data/); "
                 f"see data/README.md for where to get it."
             )
@@ -85,7 +83,7 @@ def _download(url: str, path: Path, sha256: str | None, root: Path) -> None:
     except Exception as exc:  # get_file raises bare Exception/ValueError (network, hash)
         path.unlink(missing_ok=True)  # a download whose hash did not match is never left behind
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(
+        raise UserError(
             f"{path.relative_to(root) if path.is_relative_to(root) else path} is missing under "
             f"{root} and could not be downloaded from {url} ({reason}); download it by hand into "
             f"{path.parent} or set --data-dir / ${ENV_VAR} to a folder that has it."

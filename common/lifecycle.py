@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from common.data import DataError
+from common.errors import UserError
 from common.plotting import plot_training_curves
 from common.runs import atomic_path, finish_run, read_json, write_csv, write_json, write_text
 
@@ -164,7 +164,7 @@ def load_backup(run_dir: Path, model: keras.Model) -> dict | None:
             model.optimizer.build(model.trainable_variables)
         model.load_weights(folder / state["weights"])
     except Exception as exc:  # h5py/Keras raise many types for a damaged or foreign file
-        raise DataError(f"the backup in {folder} cannot be restored ({type(exc).__name__}); "
+        raise UserError(f"the backup in {folder} cannot be restored ({type(exc).__name__}); "
                         "pass --overwrite to start the run again") from exc  # fmt: skip
     return state
 
@@ -220,7 +220,7 @@ def fit_and_record(
         print(f"warning: the loss became NaN in epoch {len(history)}; training stopped "
               "(lower --lr or normalize the inputs)", file=sys.stderr)  # fmt: skip
     if recorder.best is None:
-        raise DataError(f"{monitor} was never a finite number, so no checkpoint was kept in "
+        raise UserError(f"{monitor} was never a finite number, so no checkpoint was kept in "
                         f"{run_dir}; lower --lr or normalize the inputs")  # fmt: skip
     plot_training_curves(history, list(curves), run_dir / "curves.png", title=title)
     best = keras.models.load_model(run_dir / "model.keras")

@@ -14,10 +14,11 @@ import pandas as pd  # noqa: E402
 from common.runs import atomic_path  # noqa: E402
 
 
-def save_figure(fig, path: str | Path) -> None:
+def save_figure(fig, path: str | Path, *, dpi: int = 110, tight: bool = True) -> None:
     """Save atomically (temporary name, then rename) and close the figure."""
+    extra = {"bbox_inches": "tight"} if tight else {}
     try:
-        atomic_path(Path(path), lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight"))
+        atomic_path(Path(path), lambda tmp: fig.savefig(tmp, dpi=dpi, format="png", **extra))
     finally:
         plt.close(fig)
 

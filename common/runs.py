@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.data import DataError
+from common.errors import UserError
 
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.json"
@@ -98,7 +98,7 @@ def read_json(path) -> dict:
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:  # UnicodeDecodeError, JSONDecodeError are ValueErrors
-        raise DataError(f"{path} cannot be read as JSON ({type(exc).__name__}); it is "
+        raise UserError(f"{path} cannot be read as JSON ({type(exc).__name__}); it is "
                         "damaged: rerun with --overwrite to start again") from exc  # fmt: skip
 
 
@@ -160,21 +160,21 @@ def refuse_different(run_dir, config: dict) -> None:
     """One line naming the settings that differ and the two ways out."""
     differences = config_differences(read_json(Path(run_dir) / CONFIG_FILE), config)
     shown = "; ".join(differences[:4]) + (" …" if len(differences) > 4 else "")
-    raise DataError(f"{run_dir} holds a run with other settings ({shown}); choose another --out, "
+    raise UserError(f"{run_dir} holds a run with other settings ({shown}); choose another --out, "
                     "or pass --overwrite to delete it and start again")  # fmt: skip
 
 
 def check_writable_folder(path) -> Path:
-    """``path`` as a folder this process can write into, or a one-line DataError."""
+    """``path`` as a folder this process can write into, or a one-line UserError."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise DataError(f"--out {path} is a file, not a folder; choose a folder path")
+        raise UserError(f"--out {path} is a file, not a folder; choose a folder path")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-")
         probe.close()
     except OSError as exc:
-        raise DataError(f"cannot write to {path} ({exc.strerror or exc}); choose another --out "
+        raise UserError(f"cannot write to {path} ({exc.strerror or exc}); choose another --out "
                         "or fix the folder's permissions") from exc  # fmt: skip
     return path
 
@@ -198,10 +198,10 @@ def start_run(out, config: dict, *, overwrite: bool = False) -> Path:
 
 
 def saved_model_path(run_dir: str | Path, trainer: str) -> Path:
-    """``<run>/model.keras``, or a DataError saying which script trains it."""
+    """``<run>/model.keras``, or a UserError saying which script trains it."""
     path = Path(run_dir) / "model.keras"
     if not path.exists():
-        raise DataError(f"{run_dir} has no model.keras; train first with {trainer}")
+        raise UserError(f"{run_dir} has no model.keras; train first with {trainer}")
     return path
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from common.cli import number_in, positive_int
-from common.data import DataError
+from common.errors import UserError
 from common.runs import METRICS_FILE, read_json, refuse_different, run_state
 
 BACKENDS = ("local", "ray")
@@ -134,7 +134,7 @@ def raise_if_failed(failures: dict[str, str], total: int) -> None:
     """After the summary of what did finish: a non-zero exit naming the first failure."""
     if failures:
         out, error = next(iter(failures.items()))
-        raise DataError(f"{len(failures)} of {total} configuration(s) failed (first: {out}: "
+        raise UserError(f"{len(failures)} of {total} configuration(s) failed (first: {out}: "
                         f"{error}); the summary covers the others")  # fmt: skip
 
 

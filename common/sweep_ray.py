@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from common.data import DataError
+from common.errors import UserError
 from common.runs import check_writable_folder
 
 
@@ -28,7 +28,7 @@ def connect(address: str) -> bool:
     try:
         import ray
     except ImportError:
-        raise DataError("--backend ray needs the ray package: pip install -r "
+        raise UserError("--backend ray needs the ray package: pip install -r "
                         "requirements-ray.txt") from None  # fmt: skip
     if ray.is_initialized():
         return False
@@ -38,7 +38,7 @@ def connect(address: str) -> bool:
         return False
     except ConnectionError:
         if address != "auto":
-            raise DataError(f"no Ray cluster at --address {address}; start one with "
+            raise UserError(f"no Ray cluster at --address {address}; start one with "
                             "`ray start --head`, or use --address auto") from None  # fmt: skip
     ray.init(**quiet)
     return True

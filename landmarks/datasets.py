@@ -27,7 +27,8 @@ import numpy as np
 from PIL import Image
 
 from common.cli import check_choice
-from common.data import DataError, data_root
+from common.data import data_root
+from common.errors import UserError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 # The coordinate each format gives the centre of the first pixel: 300-W's .pts are 1-based (as
@@ -106,7 +107,7 @@ class _BadInput:
 
     def __call__(self, item, reason: str) -> None:
         if not self.skip_bad:
-            raise DataError(f"{item}: {reason} (or pass --skip-bad to skip bad items)")
+            raise UserError(f"{item}: {reason} (or pass --skip-bad to skip bad items)")
         self.skipped.append({"item": str(item), "reason": reason})
 
 
@@ -153,7 +154,7 @@ def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> Landmar
     root = data_root(data_dir) / "muct"
     csv_path = root / "muct76-opencv.csv"
     if not csv_path.exists():
-        raise DataError(f"{csv_path} not found; get it from {MUCT_SOURCE}")
+        raise UserError(f"{csv_path} not found; get it from {MUCT_SOURCE}")
     images_dir = (root / "jpg").resolve()
     bad = _BadInput(skip_bad)
     expected = 2 + 2 * MUCT_POINTS
@@ -162,7 +163,7 @@ def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> Landmar
         for line, fields in enumerate(csv.reader(f), start=1):
             if line == 1:
                 if fields[:3] != ["name", "tag", "x00"]:
-                    raise DataError(f"{csv_path}, line 1: expected header name,tag,x00,y00,...")
+                    raise UserError(f"{csv_path}, line 1: expected header name,tag,x00,y00,...")
                 continue
             where = f"{csv_path}, line {line}"
             if len(fields) != expected:
@@ -188,7 +189,7 @@ def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> Landmar
                 points.append(xy)
                 subjects.append(muct_subject(fields[0]))
     if not paths:
-        raise DataError(f"no MUCT image of {csv_path} found in {images_dir}; get them from "
+        raise UserError(f"no MUCT image of {csv_path} found in {images_dir}; get them from "
                         f"{MUCT_SOURCE}")  # fmt: skip
     points = np.stack(points)
     visible = (points != 0).any(axis=-1)
@@ -219,7 +220,7 @@ def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not a UTF-8 text file; a .pts file is plain text") from None
+        raise UserError(f"{path}: not a UTF-8 text file; a .pts file is plain text") from None
     rows, declared = [], None
     for line_no, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -230,7 +231,7 @@ def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
         if line.startswith("n_points"):
             match = _N_POINTS.fullmatch(line)
             if match is None:
-                raise DataError(f"{path}, line {line_no}: expected 'n_points: <number>', "
+                raise UserError(f"{path}, line {line_no}: expected 'n_points: <number>', "
                                 f"got {raw!r}")  # fmt: skip
             declared = int(match.group(1))
             continue
@@ -240,14 +241,14 @@ def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
                 raise ValueError
             rows.append((float(parts[0]), float(parts[1])))
         except ValueError:
-            raise DataError(f"{path}, line {line_no}: expected 'x y', got {raw!r}") from None
+            raise UserError(f"{path}, line {line_no}: expected 'x y', got {raw!r}") from None
     if declared is not None and declared != len(rows):
-        raise DataError(f"{path}: header says n_points: {declared} but has {len(rows)} points")
+        raise UserError(f"{path}: header says n_points: {declared} but has {len(rows)} points")
     if len(rows) != num_points:
-        raise DataError(f"{path}: {len(rows)} points, expected {num_points}")
+        raise UserError(f"{path}: {len(rows)} points, expected {num_points}")
     points = np.array(rows, dtype=np.float32)
     if not np.isfinite(points).all():
-        raise DataError(f"{path}: a coordinate is not finite")
+        raise UserError(f"{path}: a coordinate is not finite")
     return points
 
 
@@ -267,7 +268,7 @@ def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), *, skip_bad: bool
     for subset in subsets:
         folder = root / subset
         if not folder.is_dir():
-            raise DataError(f"{folder} not found; get it from {IBUG_SOURCE}")
+            raise UserError(f"{folder} not found; get it from {IBUG_SOURCE}")
         for pts in sorted(folder.glob("*.pts")):
             image = next((pts.with_suffix(s) for s in IMAGE_SUFFIXES
                           if pts.with_suffix(s).exists()), None)  # fmt: skip
@@ -276,7 +277,7 @@ def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), *, skip_bad: bool
                 continue
             try:
                 xy = read_pts(pts)
-            except DataError as exc:
+            except UserError as exc:
                 bad(pts, str(exc).removeprefix(f"{pts}").lstrip(":, "))
                 continue
             if check_image(image, bad):
@@ -287,7 +288,7 @@ def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), *, skip_bad: bool
         unannotated += sum(1 for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
                            and not f.with_suffix(".pts").exists())  # fmt: skip
     if not paths:
-        raise DataError(f"no .pts/.jpg pairs in {root} for subsets {', '.join(subsets)}")
+        raise UserError(f"no .pts/.jpg pairs in {root} for subsets {', '.join(subsets)}")
     points = np.stack(points)
     return LandmarkSet(paths, points, np.ones(points.shape[:2], bool), subjects, "ibug68",
                        bad.skipped, {"images without a .pts beside them": unannotated})
@@ -347,7 +348,7 @@ def select_points(data: LandmarkSet, count: int | None) -> LandmarkSet:
     if count in (None, data.spec.num_points):
         return data
     if count != 5:
-        raise DataError(f"{data.dataset} has {data.spec.num_points} points; --points takes "
+        raise UserError(f"{data.dataset} has {data.spec.num_points} points; --points takes "
                         f"{data.spec.num_points} or 5")  # fmt: skip
     return five_points(data)
 
@@ -366,7 +367,7 @@ def split_by_subject(subjects: list[str], *, val_fraction: float, seed: int):
     from sklearn.model_selection import GroupShuffleSplit
 
     if len(set(subjects)) < 2:
-        raise DataError(f"only {len(set(subjects))} subject(s): a person-disjoint validation "
+        raise UserError(f"only {len(set(subjects))} subject(s): a person-disjoint validation "
                         "split needs at least two; add more images")  # fmt: skip
     splitter = GroupShuffleSplit(n_splits=1, test_size=val_fraction, random_state=seed)
     train, val = next(splitter.split(np.zeros(len(subjects)), groups=subjects))
@@ -401,11 +402,11 @@ def recorded_split(config: dict, split: dict, name: str = "val") -> LandmarkSet:
     index = {p: i for i, p in enumerate(relative_paths(data, config.get("data_dir")))}
     wanted = split.get(name)
     if not isinstance(wanted, list) or not all(isinstance(p, str) for p in wanted):
-        raise DataError(f"split.json: '{name}' is not a list of image paths; the run folder is "
+        raise UserError(f"split.json: '{name}' is not a list of image paths; the run folder is "
                         "damaged: train it again")  # fmt: skip
     missing = [p for p in wanted if p not in index]
     if missing:
-        raise DataError(f"{len(missing)} of the run's {len(wanted)} {name} images are not in "
+        raise UserError(f"{len(missing)} of the run's {len(wanted)} {name} images are not in "
                         f"the data root (first: {missing[0]}); point --data-dir at the data "
                         "the run was trained on")  # fmt: skip
     return data.subset([index[p] for p in wanted])

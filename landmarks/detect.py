@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from common.cli import check_choice
-from common.data import DataError
+from common.errors import UserError
 
 DETECTORS = ("hog", "cnn")
 
@@ -32,13 +32,13 @@ def _detector(name: str):
     try:
         import dlib
     except ImportError:
-        raise DataError("the face detector needs dlib: pip install dlib-bin") from None
+        raise UserError("the face detector needs dlib: pip install dlib-bin") from None
     if name == "hog":
         return dlib.get_frontal_face_detector()
     try:
         import face_recognition_models
     except ImportError:
-        raise DataError("--detector cnn needs pip install face-recognition-models") from None
+        raise UserError("--detector cnn needs pip install face-recognition-models") from None
     model_file = face_recognition_models.cnn_face_detector_model_location()
     return dlib.cnn_face_detection_model_v1(model_file)
 
@@ -89,7 +89,7 @@ def learn_mapping(paths, landmark_boxes: np.ndarray, *, detector: str = "hog") -
             detected.append(boxes[hit])
             matched.append(box)
     if len(detected) < 3:
-        raise DataError(f"the {detector} detector found only {len(detected)} of {len(paths)} "
+        raise UserError(f"the {detector} detector found only {len(detected)} of {len(paths)} "
                         "training faces; use --detector none or another detector")  # fmt: skip
     ratios = box_ratios(np.array(detected), np.array(matched))
     median = np.median(ratios, axis=0)

@@ -21,7 +21,7 @@ import argparse
 from pathlib import Path
 
 from common.cli import HelpFormatter, add_data_dir_flag, positive_int, print_metrics, run_cli
-from common.data import DataError
+from common.errors import UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,7 +59,7 @@ def main(argv=None) -> None:
     run_dir = Path(args.run)
     config = read_landmark_config(run_dir)
     if not (run_dir / "mean_shape.json").exists():
-        raise DataError(f"{run_dir} has no mean_shape.json (written by landmarks/train.py since "
+        raise UserError(f"{run_dir} has no mean_shape.json (written by landmarks/train.py since "
                         "the run folders became self-contained); train it again")  # fmt: skip
     shape = np.asarray(read_json(run_dir / "mean_shape.json")["points"], np.float32)
     if args.data_dir:
@@ -75,7 +75,7 @@ def main(argv=None) -> None:
     flip = config.get("flip_test", False) if args.flip_test is None else args.flip_test == "on"
     predictor = Predictor.from_run(run_dir, flip_test=flip, batch_size=args.batch_size)
     if 2 * data.spec.num_points != predictor.model.output_shape[-1]:
-        raise DataError(f"the model predicts {predictor.model.output_shape[-1] // 2} points but "
+        raise UserError(f"the model predicts {predictor.model.output_shape[-1] // 2} points but "
                         f"{split} has {data.spec.num_points}; score it on the same markup")
     out = check_writable_folder(args.out or run_dir)
     if flip != config.get("flip_test", False):  # not as trained: its own name, its own files
@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     boxes, extra = None, {}
     if args.boxes == "detector":
         if predictor.box_mapping is None:
-            raise DataError(f"{run_dir} has no box_mapping.json (trained with --detector none); "
+            raise UserError(f"{run_dir} has no box_mapping.json (trained with --detector none); "
                             "use --boxes truth")  # fmt: skip
         boxes, found = detector_boxes(data, predictor.box_mapping)
         split = f"{split}_detector"

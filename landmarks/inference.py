@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.data import DataError
+from common.errors import UserError
 from landmarks import geometry
 
 MODEL_FILE = "model.keras"
@@ -28,11 +28,11 @@ def read_landmark_config(run_dir) -> dict:
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
-        raise DataError(f"{run_dir} is not a run folder (no config.json); give a folder "
+        raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder "
                         "written by landmarks/train.py")  # fmt: skip
     config = read_json(run_dir / "config.json")
     if config.get("dataset") not in DATASETS or "image_size" not in config:
-        raise DataError(f"{run_dir} is not a landmark run (its config.json has no landmark "
+        raise UserError(f"{run_dir} is not a landmark run (its config.json has no landmark "
                         "dataset); give a folder written by landmarks/train.py")  # fmt: skip
     return config
 
@@ -48,11 +48,11 @@ def load_model(run_dir):
 
     path = Path(run_dir) / MODEL_FILE
     if not path.exists():
-        raise DataError(f"{run_dir} has no {MODEL_FILE}; train it with landmarks/train.py")
+        raise UserError(f"{run_dir} has no {MODEL_FILE}; train it with landmarks/train.py")
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a truncated or foreign file
-        raise DataError(f"{path} cannot be loaded ({type(exc).__name__}); it is damaged: "
+        raise UserError(f"{path} cannot be loaded ({type(exc).__name__}); it is damaged: "
                         "train the run again (landmarks/train.py --overwrite)") from exc
 
 
@@ -111,7 +111,7 @@ class Predictor:
         from landmarks.detect import apply_mapping, detect_faces
 
         if self.box_mapping is None:
-            raise DataError("the run has no box_mapping.json (trained with --detector none); "
+            raise UserError("the run has no box_mapping.json (trained with --detector none); "
                             "give the face box")  # fmt: skip
         found = detect_faces(image, detector=detector or self.box_mapping["detector"])
         return apply_mapping(found, self.box_mapping)

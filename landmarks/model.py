@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers
 
 from common.cli import check_choice
-from common.data import DataError
+from common.errors import UserError
 from landmarks.heads import HEADS, decoder_head, dense_head, soft_argmax_head
 
 BACKBONES = ("resnet50", "mobilenetv2", "small_cnn")
@@ -101,7 +101,7 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
         except Exception as exc:  # Keras raises bare Exception on a failed download
             expected = RESNET50_NOTOP if name == "resnet50" else "the notop .h5 of the model"
             reason = str(exc).splitlines()[0]
-            raise DataError(
+            raise UserError(
                 f"ImageNet weights for {name} could not be downloaded ({reason}); "
                 f"put {expected} in ~/.keras/models/ or pass --weights none"
             ) from exc
@@ -136,7 +136,7 @@ def build_model(
     weights = None if weights in (None, "none") else weights
     weights_file = Path(weights) if weights not in (None, "imagenet") else None
     if weights_file is not None and not weights_file.exists():
-        raise DataError(f"weights file {weights_file} not found")
+        raise UserError(f"weights file {weights_file} not found")
     spatial = head == "soft-argmax"
     pyramid = spatial and heatmap_stride == 4
     features, mode = build_backbone(backbone, image_size, width=width, spatial=spatial,

@@ -26,7 +26,7 @@ from common.cli import (
     print_metrics,
     run_cli,
 )
-from common.data import DataError
+from common.errors import UserError
 from common.runs import start_run, write_json
 from landmarks.datasets import DATASETS, POINT_COUNTS, load_split, relative_paths
 from landmarks.heads import HEADS
@@ -126,7 +126,7 @@ def learn_box_mapping(train_set, run_dir, *, detector: str, jitter: dict) -> dic
     try:
         mapping = learn_mapping(train_set.paths, face_boxes(train_set.points, train_set.visible),
                                 detector=detector)
-    except DataError as exc:  # e.g. drawn test faces: the model trains, predict needs --box
+    except UserError as exc:  # e.g. drawn test faces: the model trains, predict needs --box
         print(f"warning: no box mapping ({exc})", file=sys.stderr)
         return jitter
     print(f"{detector} detector: {mapping['detected']} of {mapping['faces']} training faces found",
@@ -165,7 +165,7 @@ def run(config: dict) -> dict:
 
     train_set, val_set = load_split(config)  # before the run folder: bad data leaves none
     if len(train_set) < config["batch_size"]:
-        raise DataError(f"{len(train_set)} training faces do not fill one batch of "
+        raise UserError(f"{len(train_set)} training faces do not fill one batch of "
                         f"{config['batch_size']}; lower --batch-size or --val-fraction")
     run_dir = start_run(config["out"], config, overwrite=config.get("overwrite", False))
     write_json(run_dir / "data_report.json", {"left_out": train_set.left_out,

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.data import DataError, data_root, fetch
+from common.data import data_root, fetch
+from common.errors import UserError
 from common.normalization import apply_normalization, fit_normalization
 from common.runs import finish_run, is_complete, write_json
 from common.sweep import aggregate, mean_std
@@ -49,7 +50,7 @@ def test_fetch_downloads_and_verifies(http_root, tmp_path):
 def test_fetch_refuses_a_download_with_the_wrong_hash(http_root, tmp_path):
     served, url = http_root
     (served / "file.csv").write_bytes(b"tampered")
-    with pytest.raises(DataError, match="could not be downloaded"):
+    with pytest.raises(UserError, match="could not be downloaded"):
         fetch("set/file.csv", url + "file.csv", "0" * 64, tmp_path / "root")
     assert not (tmp_path / "root" / "set" / "file.csv").exists()
 
@@ -57,13 +58,13 @@ def test_fetch_refuses_a_download_with_the_wrong_hash(http_root, tmp_path):
 def test_fetch_refuses_a_local_file_with_the_wrong_hash(tmp_path):
     (tmp_path / "set").mkdir()
     (tmp_path / "set" / "file.csv").write_bytes(b"corrupt")
-    with pytest.raises(DataError, match="sha256"):
+    with pytest.raises(UserError, match="sha256"):
         fetch("set/file.csv", None, "0" * 64, tmp_path)
 
 
 def test_fetch_without_network_names_what_where_and_source(tmp_path):
     url = "http://127.0.0.1:9/missing.csv"  # discard port: connection refused
-    with pytest.raises(DataError) as err:
+    with pytest.raises(UserError) as err:
         fetch("set/missing.csv", url, "0" * 64, tmp_path)
     message = str(err.value)
     assert "\n" not in message
@@ -106,7 +107,7 @@ def test_aggregate_mean_and_sample_std():
 def test_saved_model_path_names_the_trainer(tmp_path):
     from common.runs import saved_model_path
 
-    with pytest.raises(DataError, match="has no model.keras; train first with x/train.py"):
+    with pytest.raises(UserError, match="has no model.keras; train first with x/train.py"):
         saved_model_path(tmp_path, "x/train.py")
     (tmp_path / "model.keras").write_bytes(b"")
     assert saved_model_path(tmp_path, "x/train.py") == tmp_path / "model.keras"
@@ -116,7 +117,7 @@ def test_run_cli_turns_data_and_permission_errors_into_one_line(capsys):
     from common.cli import run_cli
 
     def bad_data(argv):
-        raise DataError("x.csv is missing")
+        raise UserError("x.csv is missing")
 
     def no_permission(argv):
         raise PermissionError(13, "Permission denied", "/ro/metrics.json")

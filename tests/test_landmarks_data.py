@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from common.data import DataError
+from common.errors import UserError
 from landmarks.datasets import (
     DATASETS,
     FIVE_FLIP,
@@ -91,7 +91,7 @@ def test_five_points_of_the_real_ibug_files(data_dir):
     assert between.mean() > 0.95
     assert five.spec.eye_points == (0, 1) and five.spec.flip_permutation == FIVE_FLIP
     assert select_points(full, 68) is full and select_points(full, None) is full
-    with pytest.raises(DataError, match="68 or 5"):
+    with pytest.raises(UserError, match="68 or 5"):
         select_points(full, 76)
 
 
@@ -150,10 +150,10 @@ def test_pts_with_and_without_header(tmp_path):
 
 def test_pts_errors_name_the_file_and_line(tmp_path):
     (tmp_path / "short.pts").write_text("\n".join(PTS_BODY.splitlines()[:67]))
-    with pytest.raises(DataError, match="short.pts: 67 points, expected 68"):
+    with pytest.raises(UserError, match="short.pts: 67 points, expected 68"):
         read_pts(tmp_path / "short.pts")
     (tmp_path / "text.pts").write_text(PTS_BODY.replace("5.5 10", "5.5 ten"))
-    with pytest.raises(DataError, match="text.pts, line 6"):
+    with pytest.raises(UserError, match="text.pts, line 6"):
         read_pts(tmp_path / "text.pts")
 
 
@@ -172,7 +172,7 @@ def test_bad_files_fail_or_are_skipped_and_counted(tmp_path, data_dir):
     victims[0].write_bytes(b"not a jpeg")
     pts = sorted(folder.glob("*.pts"))[1]
     pts.write_text("\n".join(pts.read_text().splitlines()[:-3]))  # drops two points and "}"
-    with pytest.raises(DataError, match="--skip-bad"):
+    with pytest.raises(UserError, match="--skip-bad"):
         read_ibug68(tmp_path, ["afw"])
     faces = read_ibug68(tmp_path, ["afw"], skip_bad=True)
     assert len(faces) == 2 and len(faces.skipped) == 2
@@ -189,16 +189,16 @@ def test_muct_row_with_wrong_column_count(tmp_path, data_dir):
     for row in rows[1:]:
         name = row.split(",")[0]
         shutil.copy(data_dir / "muct" / "jpg" / f"{name}.jpg", muct / "jpg")
-    with pytest.raises(DataError, match="line 3: 153 columns, expected 154"):
+    with pytest.raises(UserError, match="line 3: 153 columns, expected 154"):
         read_muct(tmp_path)
     muct = read_muct(tmp_path, skip_bad=True)
     assert len(muct) == len(rows) - 2 and len(muct.skipped) == 1
 
 
 def test_missing_data_is_one_clear_line(tmp_path):
-    with pytest.raises(DataError, match="muct76-opencv.csv not found; get it from MUCT"):
+    with pytest.raises(UserError, match="muct76-opencv.csv not found; get it from MUCT"):
         read_muct(tmp_path)
-    with pytest.raises(DataError, match="ibug_68/afw not found"):
+    with pytest.raises(UserError, match="ibug_68/afw not found"):
         read_ibug68(tmp_path, ["afw"])
 
 

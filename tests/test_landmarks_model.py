@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.data import DataError
+from common.errors import UserError
 from landmarks import evaluate, train
 from landmarks.model import RESNET50_NOTOP, build_model
 from tests.test_landmarks_data import make_ibug_folder
@@ -37,7 +37,7 @@ def test_weights_from_a_local_file(tmp_path):
     from_keras = build_model(68, 32, backbone="resnet50", weights=str(tmp_path / "whole.keras"))
     for a, b in zip(source.weights, from_keras.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    with pytest.raises(DataError, match="not found"):
+    with pytest.raises(UserError, match="not found"):
         build_model(68, 32, backbone="resnet50", weights=str(tmp_path / "missing.h5"))
 
 
@@ -46,7 +46,7 @@ def test_imagenet_offline_is_one_line_naming_the_file(monkeypatch):
         raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- no net")
 
     monkeypatch.setattr(keras.applications, "ResNet50", offline)
-    with pytest.raises(DataError) as err:
+    with pytest.raises(UserError) as err:
         build_model(68, 64, backbone="resnet50", weights="imagenet")
     assert "\n" not in str(err.value) and RESNET50_NOTOP in str(err.value)
     assert "~/.keras/models/" in str(err.value)

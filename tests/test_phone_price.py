@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.data import DataError
+from common.errors import UserError
 from common.normalization import fit_normalization
 from phone_price import train
 from phone_price.data import FEATURES, LABEL, features_and_labels, read_phone_csv, split_indices
@@ -32,42 +32,42 @@ def test_reads_a_valid_file(tmp_path, good_frame):
 
 def test_missing_column_is_named(tmp_path, good_frame):
     path = write_csv(tmp_path / "bad.csv", good_frame.drop(columns=["ram"]))
-    with pytest.raises(DataError, match="missing column.*ram"):
+    with pytest.raises(UserError, match="missing column.*ram"):
         read_phone_csv(path)
 
 
 def test_unexpected_column_is_named(tmp_path, good_frame):
     path = write_csv(tmp_path / "bad.csv", good_frame.assign(colour=1))
-    with pytest.raises(DataError, match="unexpected column.*colour"):
+    with pytest.raises(UserError, match="unexpected column.*colour"):
         read_phone_csv(path)
 
 
 def test_non_numeric_value_names_line_and_column(tmp_path, good_frame):
     frame = good_frame.astype(object)
     frame.loc[2, "battery_power"] = "big"
-    with pytest.raises(DataError, match=r"line 4, column battery_power.*not a number \('big'\)"):
+    with pytest.raises(UserError, match=r"line 4, column battery_power.*not a number \('big'\)"):
         read_phone_csv(write_csv(tmp_path / "bad.csv", frame))
 
 
 def test_empty_value_names_line_and_column(tmp_path, good_frame):
     frame = good_frame.astype(object)
     frame.loc[0, "wifi"] = ""
-    with pytest.raises(DataError, match="line 2, column wifi: value is empty"):
+    with pytest.raises(UserError, match="line 2, column wifi: value is empty"):
         read_phone_csv(write_csv(tmp_path / "bad.csv", frame))
 
 
 def test_label_outside_range(tmp_path, good_frame):
     frame = good_frame.copy()
     frame.loc[5, LABEL] = 4
-    with pytest.raises(DataError, match="line 7, column price_range.*0, 1, 2 or 3"):
+    with pytest.raises(UserError, match="line 7, column price_range.*0, 1, 2 or 3"):
         read_phone_csv(write_csv(tmp_path / "bad.csv", frame))
 
 
 def test_empty_file_and_header_only(tmp_path, good_frame):
     (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(DataError, match="is empty"):
+    with pytest.raises(UserError, match="is empty"):
         read_phone_csv(tmp_path / "empty.csv")
-    with pytest.raises(DataError, match="no data rows"):
+    with pytest.raises(UserError, match="no data rows"):
         read_phone_csv(write_csv(tmp_path / "header.csv", good_frame.iloc[:0]))
 
 

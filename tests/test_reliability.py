@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.data import DataError
+from common.errors import UserError
 from common.runs import finish_run, start_run
 from common.sweep import plan, run_configs
 from tests.conftest import REPO
@@ -99,7 +99,7 @@ def test_a_sweep_skips_only_folders_with_the_requested_settings(tmp_path, capsys
     done = fake_run(tmp_path / "a", epochs=2, seed=0)
     assert plan([done]) == []
     assert "skipping 1 complete" in capsys.readouterr().err
-    with pytest.raises(DataError, match=r"other settings \(epochs: 2 → 3\).*--overwrite"):
+    with pytest.raises(UserError, match=r"other settings \(epochs: 2 → 3\).*--overwrite"):
         plan([{**done, "epochs": 3}])
     assert plan([{**done, "epochs": 3}], overwrite=True)[0]["overwrite"] is True
 
@@ -153,7 +153,7 @@ def test_predict_refuses_fractional_duplicate_ids_and_infinite_features(tmp_path
             fields[1] = "inf"
         path = tmp_path / f"{name}.csv"
         path.write_text("\n".join(lines[:row] + [",".join(fields)] + lines[row + 1:]) + "\n")
-        with pytest.raises(DataError, match=message):
+        with pytest.raises(UserError, match=message):
             read_phone_csv(path, labeled=False)
 
 
@@ -176,7 +176,7 @@ def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir
     (folder / "stray.jpg").write_bytes(victim.read_bytes())  # a jpg without a .pts
     argv = ["--data-dir", str(tmp_path), "--subsets", "afw", "--image-size", "40", "--epochs",
             "1", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "run")]  # fmt: skip
-    with pytest.raises(DataError, match=f"{victim.name}: unreadable image.*--skip-bad"):
+    with pytest.raises(UserError, match=f"{victim.name}: unreadable image.*--skip-bad"):
         train.run(vars(train.parse_args(argv)))
     assert not (tmp_path / "run").exists()  # bad data leaves no half-made run folder
     train.run(vars(train.parse_args(argv + ["--skip-bad"])))
@@ -195,7 +195,7 @@ def test_bad_pts_headers_are_one_line(tmp_path, header, message):
     body = "\n".join(f"{i} {i}" for i in range(68))
     path = tmp_path / "a.pts"
     path.write_text(f"version: 1\n{header}\n{{\n{body}\n}}\n")
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(UserError, match=message):
         read_pts(path)
 
 
@@ -204,7 +204,7 @@ def test_a_pts_file_that_is_not_utf8_is_one_line(tmp_path):
 
     path = tmp_path / "a.pts"
     path.write_bytes(b"version: 1\n\xff\xfe\x00n_points: 68\n")
-    with pytest.raises(DataError, match="not a UTF-8 text file"):
+    with pytest.raises(UserError, match="not a UTF-8 text file"):
         read_pts(path)
 
 
@@ -222,7 +222,7 @@ def test_muct_names_stay_inside_the_data_root_and_missing_images_are_counted(tmp
     escaping = str(outside) + "," + rows[1].split(",", 1)[1]
     missing = "i999qa-fn," + rows[1].split(",", 1)[1]
     (muct / "muct76-opencv.csv").write_text("\n".join(rows + [escaping, missing]) + "\n")
-    with pytest.raises(DataError, match="points outside"):
+    with pytest.raises(UserError, match="points outside"):
         read_muct(tmp_path)
     faces = read_muct(tmp_path, skip_bad=True)
     assert len(faces) == len(rows) - 1 and all(str(muct) in p for p in faces.paths)
@@ -235,7 +235,7 @@ def test_evaluate_into_an_unwritable_folder_is_one_line(tmp_path):
 
     (tmp_path / "run").mkdir()
     (tmp_path / "out").write_text("a file")
-    with pytest.raises(DataError, match="is a file, not a folder"):
+    with pytest.raises(UserError, match="is a file, not a folder"):
         evaluate.evaluate(tmp_path / "run", "test", out=tmp_path / "out")
 
 

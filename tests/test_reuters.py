@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.data import DataError
+from common.errors import UserError
 from reuters_losses import evaluate, sweep, train
 from reuters_losses.data import decode_wire, encode_wire, load_wires, multi_hot
 
@@ -49,7 +49,7 @@ def test_corrupt_npz_is_refused_before_unpickling(tmp_path, monkeypatch):
         raise AssertionError("np.load was called on an unverified file")
 
     monkeypatch.setattr(np, "load", forbidden)
-    with pytest.raises(DataError, match="sha256"):
+    with pytest.raises(UserError, match="sha256"):
         load_wires(tmp_path)
 
 

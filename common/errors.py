@@ -1,0 +1,14 @@
+"""The one error a user sees: a problem with their input, data, files or settings, told in one
+line (what, where, how to fix), never a traceback. Library layers name the value at fault; the
+CLI layer (``common.cli.run_cli``) prints it and sets the exit status."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A one-line, user-facing error. ``exit_code``: the status the CLI exits with (2: bad
+    input, the argparse convention; 1: the program ran but produced nothing)."""
+
+    def __init__(self, message: str, *, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
