@@ -10,31 +10,30 @@ x offset; a difference is a bias that the flip test turns into error instead of 
 
 import argparse
 
-from common.report import record_benchmark
-
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", nargs="?", default="results/landmarks/ibug68-small_cnn-128px",
                         help="a landmark run folder")
     parser.add_argument("--data-dir", default=None, help="data root (default: as the scripts)")
     args = parser.parse_args()
 
-    import keras
-
-    import landmarks.model  # noqa: F401  (custom objects)
-    from common.runs import read_json, saved_model_path
-    from landmarks.datasets import load_split
-    from landmarks.evaluate import predict_faces_and_mirrors
+    from benchmarks.record import record_benchmark
+    from common.runs import read_json
+    from landmarks.datasets import point_spec, recorded_split
+    from landmarks.inference import Predictor, read_landmark_config
     from landmarks.metrics import nme_per_image
     from landmarks.pipeline import cache_crops, crop_targets
+    from landmarks.scoring import face_crops
 
-    config = {**read_json(f"{args.run}/config.json"), "data_dir": args.data_dir}
-    model = keras.models.load_model(saved_model_path(args.run, "landmarks/train.py"))
-    size = config["image_size"]
-    cache = cache_crops(load_split(config)[1], size, progress=False)
-    faces, mirrored = predict_faces_and_mirrors(model, cache, 32)
+    config = {**read_landmark_config(args.run), "data_dir": args.data_dir}
+    predictor = Predictor.from_run(args.run, flip_test=False)
+    size = predictor.size
+    cache = cache_crops(recorded_split(config, read_json(f"{args.run}/split.json")), size,
+                        progress=False)  # fmt: skip
+    permutation = point_spec(config["dataset"], config.get("points")).flip_permutation
+    faces, mirrored = predictor.faces_and_mirrors(face_crops(cache, size), permutation)
     truth = crop_targets(cache)
     lines, figures = [], {}
     for name, pred in (("faces", faces), ("mirror images", mirrored),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.report import record_benchmark
+from benchmarks.record import record_benchmark
 
 
 def images_per_second(iterator, batches: int, batch_size: int) -> float:

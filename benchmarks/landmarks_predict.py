@@ -1,20 +1,30 @@
-"""Photo → points speed: the face detector and the landmark model separately, beside dlib's own
-68-point shape predictor on the same validation faces (accuracy too, when it is installed).
+"""Photo → points speed and accuracy: the face detector, and the landmark model alone (batched
+and one face at a time), beside dlib's own 68-point shape predictor on the same validation
+faces and the same detector boxes.
 
     python benchmarks/landmarks_predict.py results/landmarks/ibug68-small_cnn-128px
-    pip install face-recognition-models   # for the dlib shape-predictor (and CNN detector) rows
+    pip install face-recognition-models   # for the dlib shape-predictor row
+
+The model's rates are for the crops alone (cropping is timed apart, as "crop"); with the run's
+flip test each face costs two model passes, as in predict.py.
 """
 
 import argparse
 import time
 
-import numpy as np
 
-from common.report import record_benchmark
+def rate(count: int, work) -> float:
+    """Items per second of ``work()`` (best of three timings)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return count / best
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", nargs="?", default="results/landmarks/ibug68-small_cnn-128px",
                         help="a landmark run folder with box_mapping.json")
@@ -22,25 +32,23 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=228, help="validation faces timed")
     args = parser.parse_args()
 
-    import keras
+    import numpy as np
 
-    import landmarks.losses  # noqa: F401  (custom objects)
-    import landmarks.metrics  # noqa: F401
-    import landmarks.model  # noqa: F401
+    from benchmarks.record import record_benchmark
     from common.runs import read_json
-    from landmarks.datasets import load_split
-    from landmarks.detect import apply_mapping, detect_faces, matching_box, read_rgb
+    from landmarks import geometry
+    from landmarks.datasets import read_image, recorded_split
+    from landmarks.detect import apply_mapping, detect_faces, matching_box
+    from landmarks.inference import Predictor, read_landmark_config
     from landmarks.metrics import nme_per_image
     from landmarks.pipeline import face_boxes
-    from landmarks.predict import flip_test_permutation, predict_faces
 
-    config = read_json(f"{args.run}/config.json")
-    if args.data_dir:
-        config["data_dir"] = args.data_dir
-    mapping = read_json(f"{args.run}/box_mapping.json")
-    model = keras.models.load_model(f"{args.run}/model.keras")
-    val = load_split(config)[1].subset(range(min(args.faces, 10**6)))
-    images = [read_rgb(p) for p in val.paths]
+    config = {**read_landmark_config(args.run), "data_dir": args.data_dir}
+    predictor = Predictor.from_run(args.run)
+    mapping = predictor.box_mapping
+    val = recorded_split(config, read_json(f"{args.run}/split.json"))
+    val = val.subset(range(min(args.faces, len(val))))
+    images = [read_image(p) for p in val.paths]
     truth_boxes = face_boxes(val.points, val.visible)
 
     start = time.perf_counter()
@@ -48,21 +56,30 @@ def main() -> None:
     detect_rate = len(images) / (time.perf_counter() - start)
     hits = [matching_box(d, b) for d, b in zip(detections, truth_boxes)]
     found = [i for i, h in enumerate(hits) if h is not None]
-    boxes = [apply_mapping(detections[i][hits[i]], mapping) for i in found]
-    flip = flip_test_permutation(config)  # as predict.py: the run's --flip-test
-    predict_faces(model, images[found[0]], boxes[0], 32, flip_permutation=flip)  # warm-up
-    start = time.perf_counter()
-    ours = np.stack([predict_faces(model, images[i], b, 32, flip_permutation=flip)[0]
-                     for i, b in zip(found, boxes)])  # fmt: skip
-    landmark_rate = len(found) / (time.perf_counter() - start)
+    boxes = [apply_mapping(detections[i][hits[i]], mapping)[0] for i in found]
+    crops = np.stack([geometry.warp(images[i], geometry.box_matrix(b), predictor.size)
+                      for i, b in zip(found, boxes)]).astype(np.float32)  # fmt: skip
+    crop_rate = rate(len(found), lambda: [geometry.warp(images[i], geometry.box_matrix(b),
+                                                        predictor.size)
+                                          for i, b in zip(found, boxes)])  # fmt: skip
+    predictor.unit_points(crops[:1])  # the one trace
+    batched_rate = rate(len(found), lambda: predictor.unit_points(crops))
+    single_rate = rate(len(found), lambda: [predictor.unit_points(crops[i:i + 1])
+                                            for i in range(len(found))])  # fmt: skip
+    ours = np.stack([predictor.predict(images[i], b[None])[0][0] for i, b in zip(found, boxes)])
     seen, eyes = val.visible[found], val.spec.eye_points
     ours_nme = nme_per_image(ours, val.points[found], seen, eyes).mean()
+    flip = ", flip test" if predictor.flip_permutation is not None else ""
     lines = [f"{mapping['detector']} detector: {detect_rate:.0f} images/s, found "
              f"{len(found)}/{len(images)}",
-             f"our model ({config['backbone']}, {config['head']} head, {config['image_size']} px"
-             f"{', flip test' if flip else ''}): {landmark_rate:.0f} "
-             f"faces/s one at a time, NME {100 * ours_nme:.2f}% on the detected faces"]
-    figures = {"detect_images_per_s": detect_rate, "model_faces_per_s": landmark_rate,
+             f"crop: {crop_rate:.0f} faces/s",
+             f"our model ({config['backbone']}, {config['head']} head, stride "
+             f"{config.get('heatmap_stride', 8)}, {config['image_size']} px{flip}): "
+             f"{batched_rate:.0f} faces/s batched, {single_rate:.0f} faces/s one at a time, NME "
+             f"{100 * ours_nme:.2f}% on the detected faces"]
+    figures = {"detect_images_per_s": detect_rate, "crop_faces_per_s": crop_rate,
+               "model_faces_per_s_batched": batched_rate,
+               "model_faces_per_s_single": single_rate,
                "model_detector_nme": float(ours_nme), "detected": len(found)}
     try:
         import dlib
@@ -70,18 +87,20 @@ def main() -> None:
     except ImportError:
         lines.append("dlib shape predictor: pip install face-recognition-models to compare")
     else:
-        predictor = dlib.shape_predictor(models.pose_predictor_model_location())
-        start = time.perf_counter()
-        theirs = []
-        for i in found:
-            x, y, w, h = detections[i][hits[i]]
-            shape = predictor(images[i], dlib.rectangle(int(x), int(y), int(x + w), int(y + h)))
-            theirs.append([(p.x, p.y) for p in shape.parts()])
-        dlib_rate = len(found) / (time.perf_counter() - start)
-        dlib_nme = nme_per_image(np.array(theirs, np.float32), val.points[found], seen,
-                                 eyes).mean()  # fmt: skip
+        predictor_dlib = dlib.shape_predictor(models.pose_predictor_model_location())
+        rects = [dlib.rectangle(*map(int, (x, y, x + w - 1, y + h - 1)))
+                 for x, y, w, h in (detections[i][hits[i]] for i in found)]  # fmt: skip
+
+        def dlib_points():
+            return [[(p.x + 0.5, p.y + 0.5) for p in predictor_dlib(images[i], r).parts()]
+                    for i, r in zip(found, rects)]  # fmt: skip
+
+        dlib_rate = rate(len(found), dlib_points)
+        theirs = np.array(dlib_points(), np.float32)  # dlib: 0-based pixel centres
+        dlib_nme = nme_per_image(theirs, val.points[found], seen, eyes).mean()
         lines.append(f"dlib 68-point shape predictor: {dlib_rate:.0f} faces/s, NME "
-                     f"{100 * dlib_nme:.2f}% on the same faces and boxes")
+                     f"{100 * dlib_nme:.2f}% on the same faces and boxes (dlib was trained on "
+                     "300-W's training images, these faces among them)")
         figures.update(dlib_faces_per_s=dlib_rate, dlib_nme=float(dlib_nme))
     print("\n".join(lines))
     record_benchmark("landmarks_predict", "; ".join(lines), figures)

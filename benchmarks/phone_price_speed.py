@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.report import record_benchmark
+from benchmarks.record import record_benchmark
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.report import record_benchmark
+from benchmarks.record import record_benchmark
 from reuters_losses.data import load_wires, multi_hot
 
 REPO = Path(__file__).resolve().parent.parent

@@ -165,17 +165,6 @@ BLOCKS = {
 }  # fmt: skip
 
 
-def record_benchmark(name: str, summary: str, figures: dict, command: str | None = None) -> None:
-    """Save a benchmark's figures (and the command, default this process's, and the date) for
-    the README's table."""
-    script = Path(sys.argv[0]).resolve()
-    shown = script.relative_to(REPO_ROOT) if script.is_relative_to(REPO_ROOT) else script.name
-    write_json(RESULTS / "benchmarks" / f"{name}.json", {
-        "command": command or command_line(str(shown)), "summary": summary, "figures": figures,
-        "date": datetime.date.today().isoformat(),
-    })  # fmt: skip
-
-
 def render(text: str) -> str:
     """``text`` with every generated block rebuilt from results/."""
 

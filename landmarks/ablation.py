@@ -1,52 +1,59 @@
 """What each lever of the CPU preset gives: one training run per row, each row adding one lever
 to the row above, every run scored on the validation faces with and without test-time flip
-averaging (the last lever, which needs no training).
+averaging (the last lever, which needs no training), with the true-point boxes and with the
+run's face detector.
 
     python landmarks/ablation.py                   # trains the rows still missing, then the table
     python landmarks/ablation.py --rows 0 2        # only some rows
+    python landmarks/ablation.py --table-only      # the table of the rows already complete
 
 Every row is a landmarks/train.py run at the CPU preset's image size and backbone (a rerun skips
 complete rows whose settings match). The last row is the CPU preset itself, in the preset's own
-folder. Writes <out>/summary.md and summary.csv.
+folder. A row without a complete run of the current code is listed as not run. Writes
+<out>/summary.md and summary.csv.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 from pathlib import Path
 
-import pandas as pd
-
 from common.cli import HelpFormatter, add_data_dir_flag, command_line, run_cli
-from common.runs import read_json, write_csv, write_text
-from common.sweep import add_sweep_flags, raise_if_failed, run_configs, sweep_kwargs
-from landmarks import evaluate, train
+from common.paths import shown
+from landmarks import train
 
 # (label, run folder, the flags that differ from the preset); each row adds one lever.
-OLD = ["--head", "sigmoid", "--schedule", "plateau", "--lr", "2.5e-4", "--epochs", "80"]
+HOMEWORK = ["--head", "sigmoid", "--schedule", "plateau", "--lr", "2.5e-4", "--epochs", "80",
+            "--heatmap-stride", "8", "--rotation", "0"]  # fmt: skip
 ROWS = [
     ("homework head: Dense(2K, sigmoid), Adam 2.5e-4 halved on plateaus, <= 80 epochs",
-     "ablation/0-dense-sigmoid", OLD),
+     "ablation/0-dense-sigmoid", HOMEWORK),
     ("+ soft-argmax head (heatmaps at stride 8, their expected x, y)",
-     "ablation/1-soft-argmax", [*OLD[2:], "--head", "soft-argmax"]),
-    ("+ cosine decay from 1e-3 over 60 epochs (the CPU preset)",
+     "ablation/1-soft-argmax", [*HOMEWORK[2:], "--head", "soft-argmax"]),
+    ("+ cosine decay from 1e-3 over 50 epochs",
+     "ablation/2-cosine", ["--heatmap-stride", "8", "--rotation", "0"]),
+    ("+ stride-4 heatmaps (a light decoder with skip connections)",
+     "ablation/3-stride-4", ["--rotation", "0"]),
+    ("+ rotation augmentation up to 30 degrees (the CPU preset)",
      "ibug68-small_cnn-128px", []),
 ]  # fmt: skip
-COLUMNS = {"val_noflip_nme": "NME", "val_noflip_failure_rate_8": "failure > 0.08",
-           "val_flip_nme": "NME, flip test", "val_flip_failure_rate_8": "failure > 0.08, flip",
-           "val_flip_failure_rate_10": "failure > 0.10, flip"}  # fmt: skip
+COLUMNS = {"val_noflip_nme": "NME", "val_flip_nme": "NME, flip test",
+           "val_flip_failure_rate_8": "failure > 0.08, flip",
+           "val_flip_detector_nme": "NME, detector boxes, flip",
+           "val_flip_detector_detected_nme": "NME, detected faces, flip"}  # fmt: skip
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=HelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
+                                allow_abbrev=False)  # fmt: skip
     add_data_dir_flag(p)
     p.add_argument("--rows", type=int, nargs="+", choices=range(len(ROWS)),
                    default=list(range(len(ROWS))), help="rows to run and show")
     p.add_argument("--seed", type=int, default=0, help="seed of every row")
+    p.add_argument("--table-only", action="store_true",
+                   help="train nothing: the table of the rows already complete")
+    from common.sweep import add_sweep_flags
+
     add_sweep_flags(p)
     p.add_argument("--results", default=str(train.RESULTS), help="folder of the run folders")
     p.add_argument("--out", default=str(train.RESULTS / "ablation"), help="summary folder")
@@ -60,44 +67,86 @@ def row_config(args, row: int) -> dict:
     return {**vars(train.parse_args(argv)), "data_dir": args.data_dir}
 
 
+def scored(run_dir: Path, data_dir, *, flip: bool, boxes: str) -> dict:
+    """The run's validation metrics with or without the flip test, true or detector boxes,
+    computed once and kept in the run folder (evaluation_<split>.json)."""
+    from common.runs import read_json, write_json
+    from landmarks.datasets import recorded_split
+    from landmarks.inference import Predictor
+    from landmarks.pipeline import cache_crops, crop_targets
+    from landmarks.scoring import detector_boxes, predict_points, score_points
+
+    split = f"val_{'flip' if flip else 'noflip'}" + ("_detector" if boxes == "detector" else "")
+    saved = run_dir / f"evaluation_{split}.json"
+    if saved.exists():
+        return read_json(saved)
+    config = {**read_json(run_dir / "config.json"), "data_dir": data_dir}
+    data = recorded_split(config, read_json(run_dir / "split.json"))
+    predictor = Predictor.from_run(run_dir, flip_test=flip)
+    found, box_array = None, None
+    if boxes == "detector":
+        box_array, found = detector_boxes(data, predictor.box_mapping)
+    cache = cache_crops(data, predictor.size, progress=False, boxes=box_array)
+    pred = predict_points(predictor, cache)
+    result = score_points(pred, cache, mean_shape=read_json(run_dir / "mean_shape.json")["points"],
+                          split=split)  # fmt: skip
+    if found is not None:
+        from landmarks.metrics import nme_per_image
+
+        nme = nme_per_image(pred, crop_targets(cache), cache.visible, cache.eye_points)
+        result[f"{split}_detected_nme"] = float(nme[found].mean())
+        result[f"{split}_detection_rate"] = float(found.mean())
+    write_json(saved, result)
+    return result
+
+
 def scores(run_dir: Path, data_dir) -> dict:
-    """The run's validation metrics with (as trained) and without the flip test."""
-    noflip = run_dir / "evaluation_val_noflip.json"
-    if not noflip.exists():
-        argv = [str(run_dir), "--flip-test", "off", "--quiet"]
-        with contextlib.redirect_stdout(io.StringIO()):  # the table below says it all
-            evaluate.main(argv + (["--data-dir", data_dir] if data_dir else []))
-    flipped = {k.replace("val_", "val_flip_", 1): v
-               for k, v in read_json(run_dir / "metrics.json").items()}  # fmt: skip
-    timing = run_dir / "timing.json"  # runs trained before the timing was recorded have none
-    minutes = read_json(timing)["train_seconds"] / 60 if timing.exists() else None
-    return {**read_json(noflip), **flipped, "train_minutes": minutes}
+    from common.runs import read_json
+
+    result = {}
+    for flip in (False, True):
+        for boxes in ("truth", "detector"):
+            if boxes == "detector" and not (run_dir / "box_mapping.json").exists():
+                continue
+            result.update(scored(run_dir, data_dir, flip=flip, boxes=boxes))
+    timing = read_json(run_dir / "timing.json")
+    return {**result, "train_minutes": timing["train_seconds"] / 60,
+            "epochs_run": read_json(run_dir / "metrics.json")["epochs_run"]}
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    import pandas as pd
+
+    from common.runs import run_state, write_csv, write_text
+    from common.sweep import raise_if_failed, run_configs, sweep_kwargs
+
     configs = [row_config(args, row) for row in args.rows]
-    failures = run_configs(train.run, configs, **sweep_kwargs(args))
+    failures = {} if args.table_only else run_configs(train.run, configs, **sweep_kwargs(args))
     rows = []
     for row, config in zip(args.rows, configs):
         run_dir = Path(config["out"])
-        if not (run_dir / "metrics.json").exists():
+        entry = {"lever": ROWS[row][0], "run": f"`{run_dir.name}`"}
+        if run_state(run_dir, config) != "complete":
+            rows.append({**entry, **{title: "not run" for title in COLUMNS.values()}})
             continue
         saved = scores(run_dir, args.data_dir)
-        rows.append({"lever": ROWS[row][0], "run": f"`{run_dir.name}`",
-                     **{title: f"{100 * saved[key]:.2f}%" for key, title in COLUMNS.items()},
+        rows.append({**entry, **{title: f"{100 * saved[key]:.2f}%" if key in saved else "n/a"
+                                 for key, title in COLUMNS.items()},
                      "epochs run": int(saved["epochs_run"]),
-                     "training minutes": "n/a" if saved["train_minutes"] is None
-                     else f"{saved['train_minutes']:.0f}"})  # fmt: skip
+                     "training minutes": f"{saved['train_minutes']:.0f}"})  # fmt: skip
     table = pd.DataFrame(rows)
     out = Path(args.out)
     write_csv(out / "summary.csv", table)
     text = (f"# Landmarks: the CPU preset's levers, one per row\n\nProduced by "
             f"`{command_line('landmarks/ablation.py', argv)}`. ibug68 validation faces "
             "(person-disjoint), seed 0, small_cnn at 128 px; the checkpoint kept in training "
-            "(lowest validation NME), scored without and with the flip test; training minutes "
-            "are the epochs' wall time (timing.json) on this 2-core machine, shared with other "
-            "runs (n/a: a run older than timing.json).\n\n" + table.to_markdown(index=False) + "\n")
+            "(lowest validation NME), scored without and with the flip test, with crops around "
+            "the true points and from the HOG detector (all faces: the undetected ones on the "
+            "fallback box; and the detected faces alone); training minutes are the epochs' wall "
+            "time (timing.json) on this 2-core machine, shared with other work. \"not run\": no "
+            f"complete run of the current code in {shown(train.RESULTS)}.\n\n"
+            + table.to_markdown(index=False) + "\n")  # fmt: skip
     write_text(out / "summary.md", text)
     print(text)
     raise_if_failed(failures, len(configs))

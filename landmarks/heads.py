@@ -93,7 +93,11 @@ def decoder_head(feature_maps, num_landmarks: int, channels: int = 32):
     stride4, stride8, stride16 = feature_maps
     x = layers.Conv2D(channels, 1, name="lateral16")(stride16)
     for name, skip in (("8", stride8), ("4", stride4)):
-        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{name}")(x)
+        height, width = skip.shape[1:3]
+        if (height, width) == (2 * x.shape[1], 2 * x.shape[2]):
+            x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{name}")(x)
+        else:  # an input size that is not a multiple of 16: pooling rounded down
+            x = layers.Resizing(height, width, interpolation="bilinear", name=f"up{name}")(x)
         x = layers.Add(name=f"skip{name}")([x, layers.Conv2D(channels, 1,
                                                              name=f"lateral{name}")(skip)])
         x = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"mix{name}")(x)

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from common.data import DataError, fetch
+from common.data import fetch
+from common.errors import UserError
 
 FEATURES = [
     "battery_power", "blue", "clock_speed", "dual_sim", "fc", "four_g", "int_memory", "m_dep",
@@ -45,7 +46,7 @@ def load_labeled(csv=None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     Kaggle ``train.csv`` under the data root (hash-checked, downloaded if missing)."""
     path = Path(csv) if csv else phone_price_path("train", data_dir)
     if csv and not path.is_file():
-        raise DataError(f"--csv {path} not found; give the path of a CSV in Kaggle's format "
+        raise UserError(f"--csv {path} not found; give the path of a CSV in Kaggle's format "
                         f"({', '.join(FEATURES[:3])}, …, {LABEL})")  # fmt: skip
     return features_and_labels(read_phone_csv(path))
 
@@ -55,7 +56,7 @@ def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
 
     Labeled files need exactly the 20 features and ``price_range`` (0..3); unlabeled files need
     ``id`` and the 20 features. Any other column, a missing column, an empty or non-numeric cell,
-    or a label outside 0..3 raises DataError naming the column and the (1-based, header = line 1)
+    or a label outside 0..3 raises UserError naming the column and the (1-based, header = line 1)
     line of the file.
     """
     path = Path(path)
@@ -63,26 +64,26 @@ def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except UnicodeDecodeError:
-        raise DataError(f"{path} is not a UTF-8 text file; save it as CSV") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(
+        raise UserError(f"{path} is not a UTF-8 text file; save it as CSV") from None
+    except pd.errors.EmptyUserError:
+        raise UserError(
             f"{path} is empty; expected a header line with {', '.join(expected)}"
         ) from None
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path} is not a valid CSV file ({str(exc).strip()})") from exc
+        raise UserError(f"{path} is not a valid CSV file ({str(exc).strip()})") from exc
     frame.columns = [c.strip() for c in frame.columns]
 
     missing = [c for c in expected if c not in frame.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; add them to the header")
+        raise UserError(f"{path}: missing column(s) {', '.join(missing)}; add them to the header")
     unexpected = [c for c in frame.columns if c not in expected]
     if unexpected:
-        raise DataError(
+        raise UserError(
             f"{path}: unexpected column(s) {', '.join(unexpected)}; remove them "
             f"(expected exactly {len(expected)} columns: {', '.join(expected)})"
         )
     if frame.empty:
-        raise DataError(f"{path} has a header but no data rows")
+        raise UserError(f"{path} has a header but no data rows")
 
     numeric = frame[expected].apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
     bad = numeric.isna()
@@ -91,7 +92,7 @@ def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
         column = expected[col]
         value = frame[column].iloc[row]
         what = "is empty" if value.strip() == "" else f"is not a number ({value!r})"
-        raise DataError(
+        raise UserError(
             f"{path}, line {row + 2}, column {column}: value {what}; every cell must be numeric"
         )
     if labeled:
@@ -99,7 +100,7 @@ def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
         outside = ~labels.isin([0, 1, 2, 3])
         if outside.any():
             row = int(np.flatnonzero(outside.to_numpy())[0])
-            raise DataError(
+            raise UserError(
                 f"{path}, line {row + 2}, column {LABEL}: {frame[LABEL].iloc[row]!r} is not a "
                 f"price range; labels must be 0, 1, 2 or 3"
             )
@@ -109,18 +110,18 @@ def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
         not_whole = ids != ids.round()
         if not_whole.any():
             row = int(np.flatnonzero(not_whole.to_numpy())[0])
-            raise DataError(f"{path}, line {row + 2}, column {ID}: {frame[ID].iloc[row]!r} is "
+            raise UserError(f"{path}, line {row + 2}, column {ID}: {frame[ID].iloc[row]!r} is "
                             "not a whole number; ids must be integers")  # fmt: skip
         repeated = ids.duplicated()
         if repeated.any():
             row = int(np.flatnonzero(repeated.to_numpy())[0])
-            raise DataError(f"{path}, line {row + 2}, column {ID}: id {int(ids.iloc[row])} "
+            raise UserError(f"{path}, line {row + 2}, column {ID}: id {int(ids.iloc[row])} "
                             "appears twice; ids must be unique")  # fmt: skip
         numeric[ID] = ids.astype(int)
     infinite = ~np.isfinite(numeric[FEATURES].to_numpy(np.float64))
     if infinite.any():
         row, col = np.argwhere(infinite)[0]
-        raise DataError(f"{path}, line {row + 2}, column {FEATURES[col]}: "
+        raise UserError(f"{path}, line {row + 2}, column {FEATURES[col]}: "
                         f"{frame[FEATURES[col]].iloc[row]!r} is not finite; every feature must "
                         "be a finite number")  # fmt: skip
     return numeric[expected]
@@ -144,6 +145,6 @@ def split_indices(
         dev, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)
         train, val = train_test_split(dev, test_size=val_size, stratify=y[dev], random_state=seed)
     except ValueError as exc:  # too few rows of a class for a stratified split
-        raise DataError(f"{len(y)} labeled rows cannot be split into stratified train / "
+        raise UserError(f"{len(y)} labeled rows cannot be split into stratified train / "
                         f"validation / test parts ({exc}); give more rows of each class") from exc
     return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}

@@ -12,15 +12,18 @@ from landmarks.datasets import (
     IBUG_FLIP,
     MUCT_FLIP,
     MUCT_PUPILS,
+    MUCT_ORIGIN,
     LandmarkSet,
     five_points,
+    from_file_convention,
     read_ibug68,
     read_muct,
     read_pts,
     select_points,
     split_by_subject,
 )
-from landmarks.pipeline import cache_crops, flip_targets, make_dataset, unflip_points
+from landmarks.geometry import flip_points
+from landmarks.pipeline import cache_crops, make_dataset
 
 PTS_BODY = "\n".join(f"{i}.5 {2 * i}" for i in range(68))
 
@@ -52,29 +55,29 @@ def muct_pairs(data_dir):
 
 
 def test_flip_matches_muct_mirrored_rows(data_dir):
+    """In continuous pixels (0-based + 0.5) of the 480 x 640 images, crop units of the whole
+    image mirror as x → 1 − x: exactly MUCT's mirrored rows."""
     original, mirrored = muct_pairs(data_dir)
     assert len(original) == 3755
     visible = (original != 0).any(-1)
-    # images are 480 px wide: in [0, 1] units of x / 479 mirroring is x → 1 − x
-    scale = np.array([479.0, 639.0], np.float32)
+    scale = np.array([480.0, 640.0], np.float32)
     for k in range(0, len(original), 97):
-        flipped, seen = flip_targets(tf.constant(original[k] / scale), tf.constant(visible[k]),
-                                     MUCT_FLIP)  # fmt: skip
-        seen = seen.numpy() & (mirrored[k] != 0).any(-1)
-        np.testing.assert_allclose((flipped.numpy() * scale)[seen], mirrored[k][seen], atol=0.11)
+        units = from_file_convention(original[k], MUCT_ORIGIN) / scale
+        flipped = flip_points(units[None], MUCT_FLIP)[0]
+        seen = visible[k][MUCT_FLIP] & (mirrored[k] != 0).any(-1)
+        np.testing.assert_allclose(flipped[seen] * scale,
+                                   from_file_convention(mirrored[k], MUCT_ORIGIN)[seen],
+                                   atol=0.11)  # fmt: skip
 
 
 @pytest.mark.parametrize("permutation", [MUCT_FLIP, IBUG_FLIP], ids=["muct", "ibug68"])
 def test_flip_twice_is_identity(permutation):
     k = len(permutation)
     assert sorted(permutation) == list(range(k))
-    points = tf.random.stateless_uniform([k, 2], seed=[1, 2])
-    visible = tf.constant(np.arange(k) % 3 > 0)
-    once = flip_targets(points, visible, permutation)
-    twice = flip_targets(*once, permutation)
-    np.testing.assert_allclose(twice[0].numpy(), points.numpy(), atol=1e-6)
-    np.testing.assert_array_equal(twice[1].numpy(), visible.numpy())
-    assert not np.allclose(once[0].numpy(), points.numpy())
+    points = np.random.default_rng(1).uniform(0, 1, (1, k, 2)).astype(np.float32)
+    once = flip_points(points, permutation)
+    np.testing.assert_allclose(flip_points(once, permutation), points, atol=1e-6)
+    assert not np.allclose(once, points)
 
 
 def test_five_points_of_the_real_ibug_files(data_dir):
@@ -100,14 +103,15 @@ def test_five_point_flip_agrees_with_muct_mirrored_rows(data_dir):
     original: the 5-point flip permutation and the nose-tip choice (67) are right."""
     original, mirrored = muct_pairs(data_dir)
     seen = (original != 0).any(-1).all(1) & (mirrored != 0).any(-1).all(1)
-    scale = np.array([479.0, 639.0], np.float32)
+    scale = np.array([480.0, 640.0], np.float32)
 
     def derived(points):
-        data = LandmarkSet([""] * len(points), points / scale, np.ones(points.shape[:2], bool),
+        units = from_file_convention(points, MUCT_ORIGIN) / scale
+        data = LandmarkSet([""] * len(points), units, np.ones(points.shape[:2], bool),
                            [""] * len(points), "muct")  # fmt: skip
         return five_points(data).points
 
-    flipped = unflip_points(derived(original[seen]), FIVE_FLIP)  # a mirror is its own inverse
+    flipped = flip_points(derived(original[seen]), FIVE_FLIP)  # a mirror is its own inverse
     np.testing.assert_allclose(flipped, derived(mirrored[seen]), atol=0.11 / 479)
 
 
@@ -118,13 +122,6 @@ def test_a_derived_point_is_visible_only_when_all_its_sources_are(data_dir):
     for k, group in enumerate(sources):
         np.testing.assert_array_equal(five.visible[:, k], muct.visible[:, list(group)].all(1))
     assert (five.points[~five.visible] == 0).all()
-
-
-def test_unflip_points_undoes_the_training_flip():
-    points = tf.random.stateless_uniform([68, 2], seed=[3, 4])
-    flipped, _ = flip_targets(points, tf.ones(68, bool), IBUG_FLIP)
-    np.testing.assert_allclose(unflip_points(flipped.numpy()[None], IBUG_FLIP)[0], points.numpy(),
-                               atol=1e-6)  # fmt: skip
 
 
 def test_ibug_reader_on_the_real_files(data_dir):

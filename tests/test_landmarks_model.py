@@ -160,8 +160,11 @@ def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synt
     config = json.loads((out / "config.json").read_text())
     cache = cache_crops(load_split({**config, "data_dir": str(synthetic_ibug)})[1], 40,
                         progress=False)  # fmt: skip
-    plain = evaluate.predict_points(model, cache, 8)
-    averaged = evaluate.predict_points(model, cache, 8, flip_test=True)
+    from landmarks.inference import Predictor
+    from landmarks.scoring import predict_points
+
+    plain = predict_points(Predictor.from_run(out, flip_test=False), cache)
+    averaged = predict_points(Predictor.from_run(out), cache)
     assert plain.shape == averaged.shape == (len(cache.images), 5, 2)
     assert not np.allclose(plain, averaged)
 
@@ -176,7 +179,7 @@ def test_the_ablations_last_row_is_the_cpu_preset_and_each_row_adds_one_lever():
     ignored = {"out", "data_dir", "quiet"}
     assert {k: v for k, v in rows[-1].items() if k not in ignored} == {
         k: v for k, v in preset.items() if k not in ignored}
-    for before, after in zip(rows, rows[1:]):
-        changed = {k for k in after if after[k] != before[k]} - ignored
-        assert changed and changed <= {"head", "schedule", "lr", "epochs"}
+    levers = [{"head"}, {"schedule", "lr", "epochs"}, {"heatmap_stride"}, {"rotation"}]
+    for before, after, lever in zip(rows, rows[1:], levers):
+        assert {k for k in after if after[k] != before[k]} - ignored == lever
     assert rows[0]["head"] == "sigmoid" and rows[1]["head"] == "soft-argmax"
