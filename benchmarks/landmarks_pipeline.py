@@ -99,7 +99,7 @@ def memory_child(image_size: int, count: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False)
     parser.add_argument("--data-dir", default=None, help="data root (default: as the scripts)")
     parser.add_argument("--backbone", default="small_cnn", help="backbone to time")
     parser.add_argument("--pooling", default="flatten", help="head pooling")

@@ -22,7 +22,7 @@ def timed(argv) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False)
     parser.add_argument("--data-dir", default=None, help="data root (default: as the scripts)")
     args = parser.parse_args()
     data = ["--data-dir", args.data_dir] if args.data_dir else []

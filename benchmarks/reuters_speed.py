@@ -22,7 +22,7 @@ PAIRS = ["sigmoid:binary_crossentropy", "softmax:categorical_crossentropy", "sig
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False)
     parser.add_argument("--data-dir", default=None, help="data root (default: as the scripts)")
     parser.add_argument("--sweep", action="store_true", help="also time the 100-epoch sweep")
     parser.add_argument("--epochs", type=int, default=100, help="sweep epochs")

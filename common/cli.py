@@ -10,6 +10,7 @@ import sys
 
 from common.data import ENV_VAR
 from common.errors import UserError
+from common.runs import declare_harmless
 
 
 def add_data_dir_flag(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,7 @@ def add_run_flags(parser: argparse.ArgumentParser, *, out_help: str) -> None:
                         help="delete what --out holds and start again (else a run with the same "
                              "settings resumes, and one with other settings is refused)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    declare_harmless(parser, "data_dir", "out", "overwrite", "quiet")
 
 
 def check_choice(name: str, value, choices) -> None:
@@ -97,6 +99,19 @@ def print_metrics(run_dir, metrics: dict) -> None:
     for name, value in metrics.items():
         shown = "n/a" if value is None else f"{value:.4f}"
         print(f"  {name:>{width}s}: {shown}")
+
+
+def train_or_report(config: dict, run) -> None:
+    """The main of every train.py: a run already complete with the same settings is reported
+    (where, and its metrics) without training again; else ``run(config)`` and its metrics."""
+    from common.runs import read_json, run_state
+
+    if not config.get("overwrite") and run_state(config["out"], config) == "complete":
+        print(f"complete already (same settings): {config['out']}; pass --overwrite to train "
+              "it again", file=sys.stderr)  # fmt: skip
+        print_metrics(config["out"], read_json(f"{config['out']}/metrics.json"))
+        return
+    print_metrics(config["out"], run(config))
 
 
 def run_cli(main, argv=None) -> None:

@@ -249,16 +249,26 @@ def finish(run_dir, metrics: dict) -> dict:
 
 
 def epoch_progress():
-    """A single progress bar over all epochs (Keras' own bar is one per epoch)."""
+    """A single progress bar over all epochs (Keras' own bar is one per epoch) in a terminal;
+    where stdout is redirected, one plain line per epoch (per 1/100 of them on long runs)."""
+    from common.progress import interactive
 
     class EpochProgress(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.bar = keras.utils.Progbar(self.params["epochs"], unit_name="epoch")
+            self.start = time.monotonic()
+            self.bar = keras.utils.Progbar(self.params["epochs"], unit_name="epoch") \
+                if interactive() else None
 
         def on_epoch_end(self, epoch, logs=None):
             shown = [(k, v) for k, v in (logs or {}).items() if k != "learning_rate"]
-            self.bar.stateful_metrics = {k for k, _ in shown}  # this epoch's values, not means
-            self.bar.update(epoch + 1, values=shown, finalize=epoch + 1 == self.params["epochs"])
+            epochs = self.params["epochs"]
+            if self.bar is not None:
+                self.bar.stateful_metrics = {k for k, _ in shown}  # this epoch's, not means
+                self.bar.update(epoch + 1, values=shown, finalize=epoch + 1 == epochs)
+            elif (epoch + 1) % max(1, epochs // 100) == 0 or epoch + 1 == epochs:
+                values = " - ".join(f"{k}: {v:.4g}" for k, v in shown)
+                print(f"epoch {epoch + 1}/{epochs} - {values} - "
+                      f"{time.monotonic() - self.start:.0f} s", flush=True)
 
     return EpochProgress()
 

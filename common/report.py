@@ -179,7 +179,7 @@ def render(text: str) -> str:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     p.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")
     p.add_argument("--readme", default=str(README), help="the README to regenerate")
     args = p.parse_args(argv)

@@ -24,9 +24,19 @@ from common.errors import UserError
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.json"
 PACKAGES = ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "matplotlib", "pillow")
-# Keys that say how a run is carried out or shown, not what it computes.
-HARMLESS_KEYS = frozenset({"versions", "quiet", "out", "data_dir", "overwrite", "jobs",
-                           "backend", "address", "cpus_per_run", "gpus_per_run"})  # fmt: skip
+# Keys that say how a run is carried out or shown, not what it computes, are declared by the
+# functions that add their flags (``declare_harmless``); a config carries its list as
+# ``harmless_keys``. Configs recorded before that carry none: these were their harmless keys.
+RECORDED_BEFORE = frozenset({"quiet", "out", "data_dir", "overwrite", "jobs", "backend",
+                             "address", "cpus_per_run", "gpus_per_run"})  # fmt: skip
+ALWAYS_HARMLESS = frozenset({"versions", "harmless_keys"})
+
+
+def declare_harmless(parser, *keys: str) -> None:
+    """Mark the flags ``keys`` of ``parser`` as not changing a run's result (they say where it
+    goes, how it is shown or carried out): the parsed config lists them in ``harmless_keys``."""
+    known = list(parser.get_default("harmless_keys") or [])
+    parser.set_defaults(harmless_keys=sorted({*known, *keys}))
 
 
 def file_mode() -> int:
@@ -132,15 +142,27 @@ def package_versions() -> dict:
     return versions
 
 
-def comparable(config: dict) -> dict:
-    """The part of a config that decides the results: JSON round-tripped, harmless keys dropped."""
+def harmless_keys(*configs: dict) -> frozenset:
+    """The keys that any of ``configs`` declares harmless (see ``declare_harmless``)."""
+    keys = set(ALWAYS_HARMLESS)
+    for config in configs:
+        keys |= set(config.get("harmless_keys") or RECORDED_BEFORE)
+    return frozenset(keys)
+
+
+def comparable(config: dict, harmless=None) -> dict:
+    """The part of a config that decides the results: JSON round-tripped, harmless keys dropped,
+    and keys set to None (an option not in use: a config recorded before the option existed
+    says the same by not having it)."""
     plain = json.loads(json.dumps(_finite(config), default=_to_builtin))
-    return {k: v for k, v in plain.items() if k not in HARMLESS_KEYS}
+    harmless = harmless_keys(plain) if harmless is None else harmless
+    return {k: v for k, v in plain.items() if k not in harmless and v is not None}
 
 
 def config_differences(recorded: dict, requested: dict) -> list[str]:
     """``key: old → new`` for every setting that differs (harmless keys ignored)."""
-    old, new = comparable(recorded), comparable(requested)
+    harmless = harmless_keys(recorded, requested)
+    old, new = comparable(recorded, harmless), comparable(requested, harmless)
     return [f"{k}: {old.get(k, '(unset)')} → {new.get(k, '(unset)')}"
             for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]  # fmt: skip
 
@@ -179,21 +201,94 @@ def check_writable_folder(path) -> Path:
     return path
 
 
-def start_run(out, config: dict, *, overwrite: bool = False) -> Path:
-    """Open the run folder for ``config``: refuse one that holds another run, invalidate old
-    metrics, and write ``config.json`` (every flag, the seed, package versions).
+# What a run writes into its folder (names and suffixes); ``--overwrite`` deletes only these.
+RUN_SUFFIXES = (".json", ".csv", ".png", ".md", ".keras", ".sha256", ".h5", ".npz", ".lock")
+RUN_FOLDERS = ("tensorboard", "backup")
+LOCK_FILE = ".lock"
+_held_locks: dict[Path, int] = {}  # run folders this process holds (fd of each lock file)
 
-    The same config resumes (the backup, if any, is kept); ``overwrite`` deletes the folder first.
+
+def is_run_folder(path: Path) -> bool:
+    """Does ``path`` hold a run this project wrote (a config.json with its package versions)?"""
+    try:
+        return "versions" in json.loads((path / CONFIG_FILE).read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _written_by_a_run(entry: Path) -> bool:
+    name = entry.name
+    if entry.is_dir():
+        return name in RUN_FOLDERS or (name.startswith("fold") and is_run_folder(entry))
+    return name.endswith(RUN_SUFFIXES) or name.startswith((".tmp-", ".write-test-"))
+
+
+def clear_run_folder(run_dir: Path) -> None:
+    """Delete what a run wrote in ``run_dir``, and nothing else: a folder that is not a run
+    folder, or that holds anything a run does not write, is refused with one line."""
+    entries = [e for e in run_dir.iterdir() if e.name != LOCK_FILE]
+    if not entries:
+        return
+    if not is_run_folder(run_dir):
+        raise UserError(f"--overwrite would delete {run_dir}, which is not a run folder (no "
+                        f"config.json of a run; it holds {entries[0].name}); choose another "
+                        "--out")  # fmt: skip
+    foreign = [e.name for e in entries if not _written_by_a_run(e)]
+    if foreign:
+        raise UserError(f"--overwrite would delete {run_dir}/{foreign[0]}, which no run writes; "
+                        "move it away or choose another --out")  # fmt: skip
+    for entry in entries:
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def lock_run_folder(run_dir: Path) -> None:
+    """Hold an OS lock on the run folder for the rest of this process; a second process that
+    asks for the same folder is refused with one line (the lock goes when the process ends)."""
+    import fcntl
+
+    key = run_dir.resolve()
+    if key in _held_locks:
+        return
+    fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, file_mode())
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise UserError(f"another process is running in {run_dir}; wait for it to finish, or "
+                        "choose another --out") from None
+    _held_locks[key] = fd
+
+
+def start_run(out, config: dict, *, overwrite: bool = False) -> Path:
+    """Open the run folder for ``config``: lock it, refuse one that holds another run (or files
+    that are not a run's), invalidate old metrics, and write ``config.json`` (every flag, the
+    seed, package versions, the code's git commit).
+
+    The same config resumes (the backup, if any, is kept); ``overwrite`` deletes what a run wrote
+    there first, and refuses to delete anything else.
     """
     run_dir = check_writable_folder(out)
+    lock_run_folder(run_dir)
     state = run_state(run_dir, config)
     if state == "different" and not overwrite:
         refuse_different(run_dir, config)
-    if overwrite and any(run_dir.iterdir()):
-        shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True)
+    if overwrite:
+        clear_run_folder(run_dir)
+    elif state == "new":
+        entries = [e.name for e in run_dir.iterdir() if e.name != LOCK_FILE]
+        if entries:
+            raise UserError(f"{run_dir} is not empty and holds no run ({entries[0]}); choose a "
+                            "new or empty --out")  # fmt: skip
     (run_dir / METRICS_FILE).unlink(missing_ok=True)  # from here on, the folder is incomplete
-    write_json(run_dir / CONFIG_FILE, {**config, "versions": package_versions()})
+    recorded = {**config, "versions": package_versions()}
+    if "out" in recorded:  # where it was written, relative to the repository: no machine path
+        from common.paths import shown
+
+        recorded["out"] = shown(recorded["out"])
+    write_json(run_dir / CONFIG_FILE, recorded)
     return run_dir
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from common.cli import number_in, positive_int
 from common.errors import UserError
-from common.runs import METRICS_FILE, read_json, refuse_different, run_state
+from common.runs import METRICS_FILE, declare_harmless, read_json, refuse_different, run_state
 
 BACKENDS = ("local", "ray")
 
@@ -40,6 +40,8 @@ def add_sweep_flags(parser: argparse.ArgumentParser) -> None:
                         help="ray: CPUs each configuration reserves")
     parser.add_argument("--gpus-per-run", type=number_in(float, 0), default=0.0,
                         help="ray: GPUs each configuration reserves")
+    declare_harmless(parser, "jobs", "overwrite", "backend", "address", "cpus_per_run",
+                     "gpus_per_run")
 
 
 def plan(configs: list[dict], *, overwrite: bool = False) -> list[dict]:

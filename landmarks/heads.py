@@ -30,8 +30,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-DENSE_HEADS = ("sigmoid", "tanh", "linear", "linear-pixels")
-HEADS = (*DENSE_HEADS, "soft-argmax")
+from landmarks.options import DENSE_HEADS, HEADS  # noqa: F401,E402  (the names, lightly)
 
 
 @keras.saving.register_keras_serializable(package="landmarks")

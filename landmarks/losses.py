@@ -11,6 +11,8 @@ import math
 import keras
 from keras import ops
 
+from landmarks.options import LOSS_NAMES
+
 WING_W, WING_EPSILON = 0.1, 0.02  # Feng et al.'s w=10, ε=2 on a 100-unit scale (crop = 1)
 N_LOSS_ALPHA, N_LOSS_BETA = 1.0, 1.0  # weights of |Δx|/W and |Δy|/H (W = H = 1 after scaling)
 
@@ -83,3 +85,4 @@ def n_loss(y_true, y_pred):
 
 
 LOSSES = {f.__name__: f for f in (masked_euclidean, masked_l1, masked_mse, wing, n_loss)}
+assert tuple(LOSSES) == LOSS_NAMES, "landmarks.options.LOSS_NAMES must name these losses"

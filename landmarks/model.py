@@ -16,13 +16,9 @@ from keras import layers
 
 from common.cli import check_choice
 from common.errors import UserError
-from landmarks.heads import HEADS, decoder_head, dense_head, soft_argmax_head
+from landmarks.heads import decoder_head, dense_head, soft_argmax_head
+from landmarks.options import BACKBONES, HEADS, MIN_IMAGE_SIZE, POOLINGS, check_weights  # noqa: F401
 
-BACKBONES = ("resnet50", "mobilenetv2", "small_cnn")
-# The smallest input each backbone takes (the small CNN halves the size five times).
-MIN_IMAGE_SIZE = {"resnet50": 32, "mobilenetv2": 32, "small_cnn": 31}
-WEIGHT_SUFFIXES = (".h5", ".keras")
-POOLINGS = ("avg", "flatten")
 RESNET50_NOTOP = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
@@ -42,14 +38,6 @@ class Preprocess(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
-
-
-def check_weights(weights: str | None) -> None:
-    """ValueError unless ``weights`` is none, imagenet or a path ending in .h5 / .keras."""
-    if weights in (None, "none", "imagenet") or str(weights).endswith(WEIGHT_SUFFIXES):
-        return
-    raise ValueError(f"--weights {weights!r}: expected none, imagenet, or a file ending in "
-                     f"{' or '.join(WEIGHT_SUFFIXES)}")  # fmt: skip
 
 
 def small_cnn(input_shape, *, width: int = 32, pool_last: bool = True,

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-from keras.utils import Progbar
 from PIL import Image
 
+from common.progress import Progress
 from landmarks import geometry
 from landmarks.datasets import LandmarkSet, read_image
 
@@ -79,9 +79,7 @@ def cache_crops(
     points = np.zeros(data.points.shape, np.float32)
     if boxes is None:
         boxes = face_boxes(data.points, data.visible, margin)
-    bar = Progbar(len(data), unit_name="image") if progress else None
-    if bar is not None:
-        print(label, flush=True)
+    bar = Progress(len(data), label, "image") if progress else None
     for i, (path, box) in enumerate(zip(data.paths, boxes)):
         matrix = geometry.box_matrix(context_box(box, context))
         images[i] = geometry.warp(read_image(path), matrix, size)

@@ -54,8 +54,7 @@ KEY = ["points", "head", "loss"]
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=HelpFormatter
-    )
+        description=__doc__, formatter_class=HelpFormatter, allow_abbrev=False)
     add_data_dir_flag(p)
     p.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS),
                    help="which parts of the comparison to run (losses needs heads)")

@@ -25,15 +25,15 @@ from common.cli import (
     positive_int,
     print_metrics,
     run_cli,
+    train_or_report,
 )
 from common.errors import UserError
+from common.paths import repo_path
 from common.runs import start_run, write_json
-from landmarks.datasets import DATASETS, POINT_COUNTS, load_split, relative_paths
-from landmarks.heads import HEADS
-from landmarks.losses import LOSSES
-from landmarks.model import BACKBONES, MIN_IMAGE_SIZE, POOLINGS, check_weights
+from landmarks.datasets import DATASETS, POINT_COUNTS
+from landmarks.options import BACKBONES, HEADS, LOSS_NAMES, MIN_IMAGE_SIZE, POOLINGS, check_weights
 
-RESULTS = Path("results/landmarks")
+RESULTS = repo_path("results", "landmarks")
 # One flag away: `--preset gpu` is the homework's ResNet50 setting; `cpu` trains here in about
 # half an hour (its levers are measured one by one by landmarks/ablation.py).
 PRESETS = {
@@ -48,8 +48,7 @@ PRESETS = {
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=HelpFormatter
-    )
+        description=__doc__, formatter_class=HelpFormatter, allow_abbrev=False)
     p.add_argument("--preset", choices=PRESETS, default="cpu",
                    help=f"defaults for the flags below marked (preset): {PRESETS}")
     p.add_argument("--dataset", choices=DATASETS, default="ibug68", help="data set")
@@ -77,7 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "or 5: eye centres, nose tip, mouth corners")  # fmt: skip
     p.add_argument("--width", type=positive_int, default=32,
                    help="small_cnn: channels of its first stage (doubling in each of four)")
-    p.add_argument("--loss", choices=list(LOSSES), default="masked_euclidean", help="loss")
+    p.add_argument("--loss", choices=LOSS_NAMES, default="masked_euclidean", help="loss")
     p.add_argument("--epochs", type=positive_int, help="training epochs (preset)")
     p.add_argument("--batch-size", type=positive_int, default=16, help="mini-batch size")
     p.add_argument("--lr", type=positive_float,
@@ -157,7 +156,9 @@ def run(config: dict) -> dict:
     import tensorflow as tf
 
     from common import lifecycle
+    from landmarks.datasets import load_split, relative_paths
     from landmarks.inference import Predictor
+    from landmarks.losses import LOSSES
     from landmarks.metrics import NME, mean_shape
     from landmarks.model import build_model
     from landmarks.pipeline import cache_crops, crop_targets, make_dataset, steps_per_epoch
@@ -224,7 +225,7 @@ def run(config: dict) -> dict:
 
 def main(argv=None) -> None:
     config = vars(parse_args(argv))
-    print_metrics(config["out"], run(config))
+    train_or_report(config, run)
 
 
 if __name__ == "__main__":

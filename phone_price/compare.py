@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from common.cli import add_data_dir_flag, command_line, positive_int, run_cli
-from common.normalization import MODES, apply_normalization, fit_normalization
+from phone_price.normalization import MODES, apply_normalization, fit_normalization
 from common.plotting import save_figure
+from common.data import sha256_of
 from common.runs import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from phone_price import train
@@ -51,8 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     from phone_price.model import HEADS
 
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     add_data_dir_flag(p)
     p.add_argument("--csv", default=None, help="your labeled CSV instead of Kaggle's train.csv")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds to run")
@@ -69,7 +69,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def configs(args) -> list[dict]:
     base = vars(train.parse_args(["--epochs", str(args.epochs), "--quiet"]))
-    base.update(data_dir=args.data_dir, csv=args.csv)
+    data = {"data_dir": args.data_dir, "csv": args.csv,  # the file's content is in the identity
+            "csv_sha256": sha256_of(args.csv) if args.csv else None}
+    base.update(data)
     grid = [{**base, "head": head, "normalization": norm, "seed": seed,
              "out": str(Path(args.out) / "compare" / f"{head}-{norm}-seed{seed}")}
             for norm in args.normalizations for head in args.heads for seed in args.seeds]
@@ -79,7 +81,7 @@ def configs(args) -> list[dict]:
                 out = Path(args.out) / "compare" / f"{name}-seed{seed}"
                 config = vars(train.parse_args([*flags, "--seed", str(seed), "--quiet",
                                                 "--out", str(out)]))
-                grid.append({**config, "data_dir": args.data_dir, "csv": args.csv})
+                grid.append({**config, **data})
     return grid  # fmt: skip
 
 

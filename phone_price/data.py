@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from common.data import fetch
 from common.errors import UserError
@@ -51,7 +49,28 @@ def load_labeled(csv=None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     return features_and_labels(read_phone_csv(path))
 
 
-def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
+def check_field_counts(path: Path) -> None:
+    """UserError naming the first line whose number of fields differs from the header's (pandas
+    would silently make an extra first field the index and shift every column)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = csv.reader(f)
+            header = next(rows, None)
+            if header is None:
+                return  # empty: read_phone_csv says so
+            for line, fields in enumerate(rows, start=2):
+                if fields and len(fields) != len(header):
+                    raise UserError(f"{path}, line {line}: {len(fields)} fields, but the header "
+                                    f"has {len(header)}; every row needs one value per column")
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a UTF-8 text file; save it as CSV") from None
+    except csv.Error as exc:
+        raise UserError(f"{path} is not a valid CSV file ({exc})") from exc
+
+
+def read_phone_csv(path, *, labeled: bool = True):
     """Read and validate a phone-price CSV.
 
     Labeled files need exactly the 20 features and ``price_range`` (0..3); unlabeled files need
@@ -59,13 +78,16 @@ def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
     or a label outside 0..3 raises UserError naming the column and the (1-based, header = line 1)
     line of the file.
     """
+    import pandas as pd
+
     path = Path(path)
     expected = FEATURES + [LABEL] if labeled else [ID] + FEATURES
+    check_field_counts(path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False)
     except UnicodeDecodeError:
         raise UserError(f"{path} is not a UTF-8 text file; save it as CSV") from None
-    except pd.errors.EmptyUserError:
+    except pd.errors.EmptyDataError:
         raise UserError(
             f"{path} is empty; expected a header line with {', '.join(expected)}"
         ) from None
@@ -107,6 +129,11 @@ def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
         numeric[LABEL] = labels.astype(int)
     else:
         ids = numeric[ID]
+        out_of_range = (ids < 0) | (ids > np.iinfo(np.int64).max // 2)
+        if out_of_range.any():
+            row = int(np.flatnonzero(out_of_range.to_numpy())[0])
+            raise UserError(f"{path}, line {row + 2}, column {ID}: {frame[ID].iloc[row]!r} is "
+                            "not a valid id; ids must be whole numbers from 0 up")  # fmt: skip
         not_whole = ids != ids.round()
         if not_whole.any():
             row = int(np.flatnonzero(not_whole.to_numpy())[0])
@@ -118,16 +145,17 @@ def read_phone_csv(path, *, labeled: bool = True) -> pd.DataFrame:
             raise UserError(f"{path}, line {row + 2}, column {ID}: id {int(ids.iloc[row])} "
                             "appears twice; ids must be unique")  # fmt: skip
         numeric[ID] = ids.astype(int)
-    infinite = ~np.isfinite(numeric[FEATURES].to_numpy(np.float64))
+    with np.errstate(over="ignore"):  # the model computes in float32: 1e300 is inf there
+        infinite = ~np.isfinite(numeric[FEATURES].to_numpy(np.float64).astype(np.float32))
     if infinite.any():
         row, col = np.argwhere(infinite)[0]
         raise UserError(f"{path}, line {row + 2}, column {FEATURES[col]}: "
-                        f"{frame[FEATURES[col]].iloc[row]!r} is not finite; every feature must "
-                        "be a finite number")  # fmt: skip
+                        f"{frame[FEATURES[col]].iloc[row]!r} is not a finite float32 number; "
+                        "every feature must be finite and below 3.4e38")  # fmt: skip
     return numeric[expected]
 
 
-def features_and_labels(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def features_and_labels(frame) -> tuple[np.ndarray, np.ndarray]:
     """``x`` float32 [N, 20] in the canonical column order and ``y`` int [N] (labeled frames)."""
     return frame[FEATURES].to_numpy(np.float32), frame[LABEL].to_numpy(np.int64)
 
@@ -140,6 +168,8 @@ def split_indices(
     ``test`` is held out first (``test_size`` of all rows); ``val`` is then carved from the rest
     (``val_size`` of the non-test rows), so nothing about the test rows chooses anything.
     """
+    from sklearn.model_selection import train_test_split
+
     rows = np.arange(len(y))
     try:
         dev, test = train_test_split(rows, test_size=test_size, stratify=y, random_state=seed)

@@ -13,12 +13,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from sklearn.metrics import classification_report, confusion_matrix
 
 from common.cli import add_data_dir_flag, print_metrics, run_cli
-from common.normalization import apply_normalization, load_normalization
-from common.plotting import plot_confusion_matrix
+from common.errors import UserError
 from common.runs import (
     check_writable_folder,
     read_json,
@@ -27,15 +24,13 @@ from common.runs import (
     write_json,
     write_text,
 )
-from phone_price.baselines import logistic_baseline
 from phone_price.data import CLASSES, FEATURES, ID, LABEL, load_labeled, read_phone_csv
-from phone_price.metrics import scores
+from phone_price.normalization import apply_normalization, load_normalization
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     p.add_argument("run", help="run folder written by phone_price/train.py")
     add_data_dir_flag(p)
     p.add_argument("--split", choices=["val", "test"], default="test", help="split to score")
@@ -59,11 +54,16 @@ def load_run(run_dir: Path):
     )
 
 
-def predict_file(run_dir: Path, csv_path, output) -> pd.DataFrame:
-    """Write ``id,price_range`` for every row of an unlabeled CSV; return the frame."""
+def predict_file(run_dir: Path, csv_path, output):
+    """Write ``id,price_range`` for every row of an unlabeled CSV; return the DataFrame."""
+    import pandas as pd
+
     from phone_price.model import predict_classes
 
     frame = read_phone_csv(csv_path, labeled=False)
+    if Path(output).is_dir():
+        raise UserError(f"--output {output} is a folder; give the path of the CSV file to write "
+                        f"(e.g. {Path(output) / 'predictions.csv'})")  # fmt: skip
     check_writable_folder(Path(output).parent)
     model, stats = load_run(run_dir)
     x = apply_normalization(frame[FEATURES].to_numpy(np.float32), stats)
@@ -75,13 +75,29 @@ def predict_file(run_dir: Path, csv_path, output) -> pd.DataFrame:
 def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) -> dict:
     """Model and logistic regression on the run's split (its own rows, normalization and CSV);
     prints the figures, then writes evaluation_<split>.{json,md} and a confusion PNG."""
+    import pandas as pd
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    from common.plotting import plot_confusion_matrix
+    from phone_price.baselines import logistic_baseline
+    from phone_price.metrics import scores
     from phone_price.model import predict_classes
 
     out = check_writable_folder(out or run_dir)
-    model, stats = load_run(run_dir)
     config = read_json(run_dir / "config.json")
     rows = {k: np.asarray(v) for k, v in read_json(run_dir / "split.json").items()}
+    if config.get("csv") and config.get("csv_sha256"):
+        from common.data import sha256_of
+
+        if not Path(config["csv"]).is_file() or sha256_of(config["csv"]) != config["csv_sha256"]:
+            raise UserError(f"{config['csv']} is not the file {run_dir} was trained on (its "
+                            "sha256 differs, or it is gone); the recorded split rows would "
+                            "point at other phones: train again on the new file")  # fmt: skip
     x, y = load_labeled(config.get("csv"), data_dir or config.get("data_dir"))
+    if max(int(v.max()) for v in rows.values() if len(v)) >= len(y):
+        raise UserError(f"{run_dir}/split.json names rows the data does not have ({len(y)} "
+                        "rows); train again on this file")  # fmt: skip
+    model, stats = load_run(run_dir)
     x_train = apply_normalization(x[rows["train"]], stats)
     x_eval = apply_normalization(x[rows[split]], stats)
     y_eval = y[rows[split]]
@@ -114,9 +130,22 @@ def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) 
     return result
 
 
+def check_phone_run(run_dir: Path) -> dict:
+    """The run's config.json, or one line saying the folder is not a phone-price run."""
+    if not (run_dir / "config.json").exists():
+        raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder written "
+                        "by phone_price/train.py")  # fmt: skip
+    config = read_json(run_dir / "config.json")
+    if "normalization" not in config or "head" not in config or "dataset" in config:
+        raise UserError(f"{run_dir} is not a phone-price run; give a folder written by "
+                        "phone_price/train.py")  # fmt: skip
+    return config
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     run_dir = Path(args.run)
+    check_phone_run(run_dir)
     if args.predict:
         output = args.output or run_dir / "predictions.csv"
         predictions = predict_file(run_dir, args.predict, output)

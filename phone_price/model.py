@@ -16,9 +16,8 @@ import numpy as np
 from keras import layers, ops
 
 from common.cli import check_choice
+from phone_price.options import HEADS, OPTIMIZERS  # noqa: F401  (the names, for importers)
 
-HEADS = ("classification", "regression", "ordinal")
-OPTIMIZERS = ("sgd", "adam")
 HIDDEN = (300, 200, 150, 50)
 NUM_CLASSES = 4
 

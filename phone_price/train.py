@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
 from common.cli import (
     add_run_flags,
@@ -27,28 +25,29 @@ from common.cli import (
     positive_int,
     print_metrics,
     run_cli,
+    train_or_report,
 )
-from common.normalization import MODES, apply_normalization, fit_normalization, save_normalization
+from phone_price.normalization import MODES, apply_normalization, fit_normalization, save_normalization
+from common.data import sha256_of
+from common.paths import repo_path
 from common.runs import finish_run, start_run, write_json
 from phone_price.data import load_labeled, split_indices
-from phone_price.metrics import scores
 
-RESULTS = Path("results/phone_price")
+RESULTS = repo_path("results", "phone_price")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from phone_price.model import HEADS, OPTIMIZERS
+    from phone_price.options import HEADS, OPTIMIZERS
 
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     p.add_argument("--csv", default=None,
                    help="your labeled CSV (Kaggle's 20 columns + price_range); default: Kaggle's "
                         "train.csv under the data root")  # fmt: skip
     p.add_argument("--head", choices=HEADS, default="classification",
                    help="softmax + cross-entropy, 1 linear neuron + MSE, or ordinal (CORAL)")
     p.add_argument("--normalization", choices=MODES, default="global",
-                   help="input scaling fitted on the training split (see common/normalization.py)")
+                   help="input scaling fitted on the training split (see phone_price/normalization.py)")
     p.add_argument("--epochs", type=positive_int, default=200, help="training epochs")
     p.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
@@ -71,6 +70,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.cv == 1:
         p.error("argument --cv: must be 0 (off) or at least 2, got 1")
+    args.csv_sha256 = None
+    if args.csv:  # the file's content, not its name, is part of the run's identity
+        if not Path(args.csv).is_file():
+            p.error(f"argument --csv: {args.csv} not found; give the path of a CSV in Kaggle's "
+                    f"format (battery_power, blue, …, price_range)")  # fmt: skip
+        args.csv_sha256 = sha256_of(args.csv)
     if args.out is None:
         args.out = str(RESULTS / f"{args.head}-{args.normalization}-seed{args.seed}")
     return args
@@ -85,6 +90,7 @@ def train_and_score(config: dict, x, y, rows: dict, run_dir) -> dict:
     import keras
 
     from common import lifecycle
+    from phone_price.metrics import scores
     from phone_price.model import build_model, predict_classes, targets
 
     run_dir = start_run(run_dir, config, overwrite=config.get("overwrite", False))
@@ -121,6 +127,9 @@ def train_and_score(config: dict, x, y, rows: dict, run_dir) -> dict:
 
 def cross_validate(config: dict, x, y, rows: dict, run_dir) -> dict:
     """K folds over the non-test rows; each fold's model is also scored on the same test rows."""
+    import pandas as pd
+    from sklearn.model_selection import StratifiedKFold
+
     run_dir = start_run(run_dir, config, overwrite=config.get("overwrite", False))
     dev = np.sort(np.concatenate([rows["train"], rows["val"]]))
     folds = StratifiedKFold(config["cv"], shuffle=True, random_state=config["seed"])
@@ -151,7 +160,7 @@ def run(config: dict) -> dict:
 
 def main(argv=None) -> None:
     config = vars(parse_args(argv))
-    print_metrics(config["out"], run(config))
+    train_or_report(config, run)
 
 
 if __name__ == "__main__":

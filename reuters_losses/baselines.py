@@ -36,8 +36,7 @@ BASELINES = {  # name: (input representation, grid of models)
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     add_data_dir_flag(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="validation splits")
     p.add_argument("--num-words", type=number_in(int, 4), default=1000, help="vocabulary size")

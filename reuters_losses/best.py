@@ -37,8 +37,7 @@ METRICS = ["val_accuracy", "test_accuracy", "test_macro_f1", "test_top3_accuracy
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     add_data_dir_flag(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds per candidate")
     p.add_argument("--candidates", nargs="+", choices=CANDIDATES, default=list(CANDIDATES),

@@ -12,23 +12,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import keras
-import numpy as np
-import pandas as pd
-from sklearn.metrics import confusion_matrix
-
-import reuters_losses.model  # noqa: F401  (registers RescaledMSE for loading)
 from common.cli import add_data_dir_flag, positive_int, print_metrics, run_cli
-from common.plotting import plot_confusion_matrix
+from common.errors import UserError
 from common.runs import check_writable_folder, read_json, saved_model_path, write_json, write_text
-from reuters_losses.data import NUM_CLASSES, load_reuters
-from reuters_losses.metrics import scores
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     p.add_argument("run", help="run folder written by reuters_losses/train.py or sweep.py")
     add_data_dir_flag(p)
     p.add_argument("--top", type=positive_int, default=10, help="confused topic pairs to list")
@@ -36,8 +27,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def most_confused(cm: np.ndarray, top: int) -> pd.DataFrame:
-    """The ``top`` largest off-diagonal cells: true topic, predicted topic, count."""
+def most_confused(cm, top: int):
+    """The ``top`` largest off-diagonal cells of a confusion matrix: a DataFrame of true topic,
+    predicted topic, count."""
+    import numpy as np
+    import pandas as pd
+
     off = cm.copy()
     np.fill_diagonal(off, 0)
     order = np.argsort(off, axis=None)[::-1][:top]
@@ -49,8 +44,23 @@ def most_confused(cm: np.ndarray, top: int) -> pd.DataFrame:
 def main(argv=None) -> None:
     args = parse_args(argv)
     run_dir = Path(args.run)
-    model_path = saved_model_path(run_dir, "reuters_losses/train.py")
+    if not (run_dir / "config.json").exists():
+        raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder written "
+                        "by reuters_losses/train.py")  # fmt: skip
     config = read_json(run_dir / "config.json")
+    if "num_words" not in config or "activation" not in config:
+        raise UserError(f"{run_dir} is not a Reuters run; give a folder written by "
+                        "reuters_losses/train.py")  # fmt: skip
+    model_path = saved_model_path(run_dir, "reuters_losses/train.py")
+    import keras
+    import pandas as pd
+    from sklearn.metrics import confusion_matrix
+
+    import reuters_losses.model  # noqa: F401  (registers RescaledMSE for loading)
+    from common.plotting import plot_confusion_matrix
+    from reuters_losses.data import NUM_CLASSES, load_reuters
+    from reuters_losses.metrics import scores
+
     data = load_reuters(args.data_dir or config.get("data_dir"), config["num_words"],
                         config.get("inputs", "multi-hot"))
     out = check_writable_folder(args.out or run_dir)

@@ -18,21 +18,19 @@ from keras import layers, ops
 
 from common.cli import check_choice
 from reuters_losses.data import NUM_CLASSES
+from reuters_losses.options import (  # noqa: F401  (the names, for importers)
+    ACTIVATIONS,
+    LOSSES,
+    OPTIMIZER_NAMES,
+    PAIRS,
+    RESCALE_K,
+    RESCALE_M,
+)
 
-PAIRS = [
-    ("sigmoid", "binary_crossentropy"),
-    ("softmax", "categorical_crossentropy"),
-    ("sigmoid", "mse"),
-    ("softmax", "mse"),
-    ("linear", "mse"),
-    ("linear", "rescaled_mse"),
-]
-ACTIVATIONS = ("sigmoid", "softmax", "linear")
-LOSSES = ("binary_crossentropy", "categorical_crossentropy", "mse", "rescaled_mse")
 OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam,
               "rmsprop": keras.optimizers.RMSprop}  # fmt: skip
+assert tuple(OPTIMIZERS) == OPTIMIZER_NAMES
 OUTPUT_LAYER = "topic"
-RESCALE_K, RESCALE_M = 1.0, 15.0
 
 
 @keras.saving.register_keras_serializable(package="reuters_losses")

@@ -26,7 +26,7 @@ from common.runs import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from reuters_losses import train
 from reuters_losses.data import load_reuters
-from reuters_losses.model import ACTIVATIONS, LOSSES, PAIRS
+from reuters_losses.options import ACTIVATIONS, LOSSES, PAIRS
 
 METRICS = {
     "honest": ["val_accuracy", "test_accuracy", "test_macro_f1", "test_top3_accuracy",
@@ -53,8 +53,7 @@ def parse_pair(text: str) -> tuple[str, str]:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     add_data_dir_flag(p)
     train.add_training_flags(p)
     p.add_argument("--pairs", type=parse_pair, nargs="+", default=PAIRS,

@@ -24,18 +24,20 @@ from common.cli import (
     positive_int,
     print_metrics,
     run_cli,
+    train_or_report,
 )
+from common.paths import repo_path
 from common.runs import start_run
 from reuters_losses.data import INPUTS
 
-RESULTS = Path("results/reuters_losses")
+RESULTS = repo_path("results", "reuters_losses")
 GRADIENT_BATCH = 512  # the fixed batch: the first 512 training wires
 PROTOCOLS = ("honest", "homework")
 
 
 def add_training_flags(p: argparse.ArgumentParser) -> None:
     """Flags shared by train.py and sweep.py (not the pair, seed and output)."""
-    from reuters_losses.model import OPTIMIZERS, RESCALE_K, RESCALE_M
+    from reuters_losses.options import OPTIMIZER_NAMES, RESCALE_K, RESCALE_M
 
     p.add_argument("--protocol", choices=PROTOCOLS, default="honest",
                    help="honest: validation carved from the training wires; homework: the test "
@@ -45,7 +47,7 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
                    help="honest protocol: share of the training wires held out for validation")
     p.add_argument("--epochs", type=positive_int, default=20, help="training epochs")
     p.add_argument("--batch-size", type=positive_int, default=512, help="mini-batch size")
-    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd", help="optimizer")
+    p.add_argument("--optimizer", choices=OPTIMIZER_NAMES, default="sgd", help="optimizer")
     p.add_argument("--lr", type=positive_float, default=None,
                    help="learning rate (default: Keras' default for the optimizer, SGD 0.01)")
     p.add_argument("--hidden", type=layer_sizes, default=[64, 64], help="hidden layer sizes")
@@ -64,11 +66,10 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from reuters_losses.model import ACTIVATIONS, LOSSES
+    from reuters_losses.options import ACTIVATIONS, LOSSES
 
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     p.add_argument("--activation", choices=ACTIVATIONS, default="softmax",
                    help="activation of the 46-unit output layer")
     p.add_argument("--loss", choices=LOSSES, default="categorical_crossentropy", help="loss")
@@ -149,7 +150,7 @@ def main(argv=None) -> None:
     if config["decode"]:
         print_wires(config["decode"], config["data_dir"], config["num_words"])
         return
-    print_metrics(config["out"], run(config))
+    train_or_report(config, run)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 
 from common.data import data_root, fetch
 from common.errors import UserError
-from common.normalization import apply_normalization, fit_normalization
+from phone_price.normalization import apply_normalization, fit_normalization
 from common.runs import finish_run, is_complete, write_json
 from common.sweep import aggregate, mean_std
 

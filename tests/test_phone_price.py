@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from common.errors import UserError
-from common.normalization import fit_normalization
+from phone_price.normalization import fit_normalization
 from phone_price import train
 from phone_price.data import FEATURES, LABEL, features_and_labels, read_phone_csv, split_indices
 from phone_price.evaluate import predict_file
