@@ -7,8 +7,15 @@ was captured is replayed only if the import fails, so a real error still shows. 
 ``TF_CPP_MIN_LOG_LEVEL`` (2 unless the user set it) hides TensorFlow's later info and warning
 lines; its errors still show.
 
+Two lines TensorFlow prints later, at error level, are not errors: tf.data's "NodeDef mentions
+attribute use_unbounded_threadpool" (a graph attribute this build's C++ does not know; it says
+itself that it is ignored) and TFLite's "Created TensorFlow Lite XNNPACK delegate". After the
+import, file descriptor 2 passes through a filter thread that drops exactly these (``NOISE``)
+and forwards everything else unchanged.
+
 ``install()`` (done when ``common`` is imported) puts a finder first on ``sys.meta_path`` that
 does this once and then steps aside; nothing is imported until something asks for TensorFlow.
+Set ``EXPERIMENTS_TF_NOISE=1`` to see TensorFlow's output untouched.
 """
 
 from __future__ import annotations
@@ -16,9 +23,49 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.util
+import atexit
 import os
+import re
 import sys
 import tempfile
+import threading
+
+NOISE = re.compile(rb"NodeDef mentions attribute use_unbounded_threadpool"
+                   rb"|Created TensorFlow Lite XNNPACK delegate")
+
+
+def _filter_stderr() -> None:
+    """Route fd 2 through a thread that drops the lines matching ``NOISE``."""
+    sys.stderr.flush()
+    real = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward():
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            pending = b""
+            while chunk := pipe.read(65536):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                kept = b"".join(line + b"\n" for line in lines if not NOISE.search(line))
+                if kept:
+                    os.write(real, kept)
+            if pending and not NOISE.search(pending):
+                os.write(real, pending)
+
+    thread = threading.Thread(target=forward, name="stderr-filter", daemon=True)
+    thread.start()
+
+    def close():  # at exit: hand fd 2 back, let the thread write what is left
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(real, 2)  # closes the pipe's last write end: the thread reads EOF
+        thread.join(timeout=2)
+
+    atexit.register(close)
 
 
 def _quiet_import():
@@ -38,6 +85,7 @@ def _quiet_import():
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+    _filter_stderr()
     return module
 
 

@@ -122,9 +122,13 @@ def test_a_new_run_invalidates_old_metrics_and_refuses_other_settings(tmp_path):
         start_run(tmp_path, {**CONFIG, "epochs": 3})
     start_run(tmp_path, CONFIG)  # the same settings: a rerun, whose old metrics are gone first
     assert run_state(tmp_path, CONFIG) == "incomplete"
-    (tmp_path / "stray.txt").write_text("old")
+    (tmp_path / "stray.txt").write_text("old")  # not a run's: --overwrite will not delete it
+    with pytest.raises(UserError, match="stray.txt, which no run writes"):
+        start_run(tmp_path, {**CONFIG, "epochs": 3}, overwrite=True)
+    (tmp_path / "stray.txt").unlink()
+    (tmp_path / "history.csv").write_text("old")
     start_run(tmp_path, {**CONFIG, "epochs": 3}, overwrite=True)
-    assert not (tmp_path / "stray.txt").exists()
+    assert not (tmp_path / "history.csv").exists()
     assert config_differences(read_json(tmp_path / "config.json"), CONFIG) == ["epochs: 3 → 8"]
 
 

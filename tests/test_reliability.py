@@ -144,7 +144,7 @@ def test_predict_refuses_fractional_duplicate_ids_and_infinite_features(tmp_path
     lines = (data_dir / "phone_price" / "test.csv").read_text().splitlines()[:6]
     cases = {"fraction": (2, "2.9", r"line 3, column id: '2.9' is not a whole number"),
              "duplicate": (3, "2", "line 4, column id: id 2 appears twice"),
-             "infinite": (4, None, "line 5, column battery_power: 'inf' is not finite")}
+             "infinite": (4, None, "line 5, column battery_power: 'inf' is not a finite")}
     for name, (row, new_id, message) in cases.items():
         fields = lines[row].split(",")
         if new_id:

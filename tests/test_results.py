@@ -1,0 +1,70 @@
+"""The committed results: no machine paths, and the shipped landmark model is the one that
+produced its run's figures."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from common.data import sha256_of
+from tests.conftest import REPO
+
+PRESET = REPO / "results" / "landmarks" / "ibug68-small_cnn-128px"
+MACHINE_PATH = re.compile(r'"(/(?:work|tmp|home|root|Users|mnt|opt|var)/[^"]*)"')
+
+
+def test_no_committed_result_names_a_machine_path():
+    offenders = []
+    for path in (REPO / "results").rglob("*"):
+        if path.suffix in (".json", ".csv", ".md") and path.is_file():
+            found = MACHINE_PATH.search(path.read_text(errors="replace"))
+            if found:
+                offenders.append(f"{path.relative_to(REPO)}: {found.group(1)[:60]}")
+    assert not offenders, offenders[:5]
+
+
+def test_the_shipped_model_is_inference_only_small_and_matches_its_sha256():
+    model = PRESET / "model.keras"
+    assert model.stat().st_size < 10 * 2**20
+    recorded = (PRESET / "model.keras.sha256").read_text().split()[0]
+    assert sha256_of(model) == recorded
+    import zipfile
+
+    with zipfile.ZipFile(model) as archive:
+        config = json.loads(archive.read("config.json"))
+    assert not config.get("compile_config")  # no optimizer, loss or metrics inside
+
+
+@pytest.mark.slow
+def test_the_shipped_model_reproduces_its_validation_nme(data_dir):
+    from common.runs import read_json
+    from landmarks.datasets import recorded_split
+    from landmarks.inference import Predictor, read_landmark_config
+    from landmarks.pipeline import cache_crops
+    from landmarks.scoring import predict_points, score_points
+
+    config = {**read_landmark_config(PRESET), "data_dir": str(data_dir)}
+    faces = recorded_split(config, read_json(PRESET / "split.json"))
+    predictor = Predictor.from_run(PRESET)
+    cache = cache_crops(faces, predictor.size, progress=False)
+    shape = read_json(PRESET / "mean_shape.json")["points"]
+    scores = score_points(predict_points(predictor, cache), cache, mean_shape=shape, split="val")
+    committed = read_json(PRESET / "metrics.json")
+    assert scores["val_nme"] == pytest.approx(committed["val_nme"], abs=1e-4)
+    assert scores["val_faces"] == committed["val_faces"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["savedmodel", "tflite"])
+def test_an_exported_model_gives_the_keras_models_points(fmt, tmp_path, data_dir):
+    from landmarks import export
+    from landmarks.inference import load_model
+
+    model = load_model(PRESET)
+    path = (export.export_savedmodel(model, tmp_path / "savedmodel") if fmt == "savedmodel"
+            else export.export_tflite(model, tmp_path / "model.tflite"))  # fmt: skip
+    crops = export.check_crops(PRESET, int(model.input_shape[1]), str(data_dir))
+    assert crops.std() > 10  # real faces, not an empty fallback
+    np.testing.assert_allclose(export.run_exported(path, fmt, crops),
+                               np.asarray(model(crops, training=False)), atol=1e-4)
