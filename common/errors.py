@@ -12,3 +12,9 @@ class UserError(Exception):
     def __init__(self, message: str, *, exit_code: int = 2):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: first line of the message`` (or the type alone), for a one-line failure report."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -222,8 +222,10 @@ def fit_and_record(
     if recorder.best is None:
         raise UserError(f"{monitor} was never a finite number, so no checkpoint was kept in "
                         f"{run_dir}; lower --lr or normalize the inputs")  # fmt: skip
-    plot_training_curves(history, list(curves), run_dir / "curves.png", title=title)
+    plot_training_curves(history, list(curves), run_dir / "curves.png", title=title,
+                         best_epoch=recorder.best_epoch)
     best = keras.models.load_model(run_dir / "model.keras")
+    save_inference_model(best, run_dir / "model.keras")  # what a user loads: no optimizer
     return best, history.assign(best_epoch=recorder.best_epoch)
 
 

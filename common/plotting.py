@@ -23,16 +23,20 @@ def save_figure(fig, path: str | Path, *, dpi: int = 110, tight: bool = True) ->
         plt.close(fig)
 
 
-def plot_training_curves(history: pd.DataFrame, metrics: list[str], path, title: str = "") -> None:
-    """One panel per metric: training (solid) against validation (dashed) by epoch."""
+def plot_training_curves(history: pd.DataFrame, metrics: list[str], path, title: str = "",
+                         best_epoch: int | None = None) -> None:  # fmt: skip
+    """One panel per metric: training (solid) against validation (dashed) by epoch (counted
+    from 1), the kept epoch marked."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     epochs = np.arange(1, len(history) + 1)
     for ax, name in zip(axes[0], metrics):
         ax.plot(epochs, history[name], label="train")
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], "--", label="validation")
+        if best_epoch:
+            ax.axvline(best_epoch, color="0.5", lw=0.8, ls=":", label=f"kept (epoch {best_epoch})")
         ax.set_xlabel("epoch")
-        ax.set_ylabel(name)
+        ax.set_ylabel(name, labelpad=6)
         ax.grid(alpha=0.3)
         ax.legend()
     if title:

@@ -12,12 +12,13 @@ import argparse
 import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
 
 from common.cli import number_in, positive_int
-from common.errors import UserError
+from common.errors import UserError, describe_error
 from common.runs import METRICS_FILE, declare_harmless, read_json, refuse_different, run_state
 
 BACKENDS = ("local", "ray")
@@ -60,12 +61,6 @@ def plan(configs: list[dict], *, overwrite: bool = False) -> list[dict]:
     return pending
 
 
-def describe_error(exc: BaseException) -> str:
-    """``Type: first line of the message`` (or the type alone), for a one-line failure report."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def run_local(run_fn, pending: list[dict], jobs: int) -> dict[str, str]:
     """Run in this process (jobs=1) or a spawned pool; ``{out: error}`` of the failed ones."""
     failures = {}
@@ -79,19 +74,30 @@ def run_local(run_fn, pending: list[dict], jobs: int) -> dict[str, str]:
                 print(f"failed: {config['out']}: {failures[config['out']]}", file=sys.stderr)
         return failures
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(run_fn, c): c["out"] for c in pending}
-        try:
-            for i, future in enumerate(as_completed(futures), 1):
-                out = futures[future]
-                if future.exception() is not None:
-                    failures[out] = describe_error(future.exception())
-                    print(f"[{i}/{len(pending)}] failed {out}: {failures[out]}", file=sys.stderr)
-                else:
-                    print(f"[{i}/{len(pending)}] done {out}", file=sys.stderr)
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    for attempt in range(2):  # a worker that dies breaks the pool: one fresh pool for the rest
+        broken = []
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(run_fn, c): c for c in pending}
+            try:
+                for i, future in enumerate(as_completed(futures), 1):
+                    config = futures[future]
+                    out, error = config["out"], future.exception()
+                    if isinstance(error, BrokenProcessPool) and attempt == 0:
+                        broken.append(config)
+                    elif error is not None:
+                        failures[out] = describe_error(error)
+                        print(f"[{i}/{len(pending)}] failed {out}: {failures[out]}",
+                              file=sys.stderr)  # fmt: skip
+                    else:
+                        print(f"[{i}/{len(pending)}] done {out}", file=sys.stderr)
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        if not broken:
+            break
+        print(f"a worker process died; running the {len(broken)} configuration(s) it took "
+              "down again (each resumes from its backup)", file=sys.stderr)  # fmt: skip
+        pending = broken
     return failures
 
 
@@ -136,8 +142,10 @@ def raise_if_failed(failures: dict[str, str], total: int) -> None:
     """After the summary of what did finish: a non-zero exit naming the first failure."""
     if failures:
         out, error = next(iter(failures.items()))
+        rest = (f"the summary covers the {total - len(failures)} that finished"
+                if len(failures) < total else "no summary was written")  # fmt: skip
         raise UserError(f"{len(failures)} of {total} configuration(s) failed (first: {out}: "
-                        f"{error}); the summary covers the others")  # fmt: skip
+                        f"{error}); {rest}")  # fmt: skip
 
 
 def collect(run_dirs) -> pd.DataFrame:

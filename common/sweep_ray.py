@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from common.errors import UserError
+from common.errors import UserError, describe_error
 from common.runs import check_writable_folder
 
 
@@ -61,9 +61,10 @@ def run_ray(run_fn, pending: list[dict], *, address: str = "auto", cpus_per_run:
     check_writable_folder(common_root(pending))
     started = connect(address)
     try:
-        from common.sweep import describe_error
 
-        task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=0)(_call)
+        # A worker that dies (killed, out of memory) is retried once: runs resume exactly from
+        # their backup, so a retry costs only the epochs since it. An error in run_fn is not.
+        task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=1)(_call)
         outs = {task.remote(run_fn, config): config["out"] for config in pending}
         slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_run))
         failures, waiting, done = {}, list(outs), 0
@@ -77,6 +78,8 @@ def run_ray(run_fn, pending: list[dict], *, address: str = "auto", cpus_per_run:
                     except ray.exceptions.RayTaskError as exc:
                         cause = exc.cause if getattr(exc, "cause", None) else exc
                         failures[outs[ref]] = describe_error(cause)
+                    except ray.exceptions.RayError as exc:  # the worker died twice, etc.
+                        failures[outs[ref]] = describe_error(exc)
                 running = min(len(waiting), slots)
                 print(f"ray: {done} done, {running} running, {len(waiting) - running} pending"
                       + (f", {len(failures)} failed" if failures else ""), file=sys.stderr)

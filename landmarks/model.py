@@ -131,7 +131,7 @@ def build_model(
                                     pyramid=pyramid,
                                     weights="imagenet" if weights == "imagenet" else None)
     if weights_file is not None and weights_file.suffix == ".h5":
-        features.load_weights(weights_file)
+        _load_weights(features, weights_file)
 
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = Preprocess(mode, name="preprocess")(inputs)
@@ -146,5 +146,14 @@ def build_model(
                              initial_points=initial_points)  # fmt: skip
     model = keras.Model(inputs, outputs, name=f"landmarks_{backbone}")
     if weights_file is not None and weights_file.suffix == ".keras":
-        model.load_weights(weights_file)
+        _load_weights(model, weights_file)
     return model
+
+
+def _load_weights(model, path: Path) -> None:
+    try:
+        model.load_weights(path)
+    except Exception as exc:  # h5py/Keras raise many types for a damaged or foreign file
+        raise UserError(f"--weights {path} cannot be loaded into this {model.name} "
+                        f"({type(exc).__name__}); give a weights file of the same "
+                        "architecture") from exc  # fmt: skip

@@ -213,7 +213,6 @@ def run(config: dict) -> dict:
         quiet=not progress, curves=("loss", "nme"),
         title=f"{config['dataset']}: {config['backbone']}, {config['head']} head, {size} px",
     )  # fmt: skip
-    lifecycle.save_inference_model(best, run_dir / "model.keras")
     flip = train_set.spec.flip_permutation if config["flip_test"] else None
     metrics = evaluate_cache(Predictor(best, flip_permutation=flip), val_cache,
                              mean_shape=start_shape, split="val", out=run_dir,

@@ -46,7 +46,11 @@ def load_labeled(csv=None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     if csv and not path.is_file():
         raise UserError(f"--csv {path} not found; give the path of a CSV in Kaggle's format "
                         f"({', '.join(FEATURES[:3])}, …, {LABEL})")  # fmt: skip
-    return features_and_labels(read_phone_csv(path))
+    x, y = features_and_labels(read_phone_csv(path))
+    if len(np.unique(y)) < 2:
+        raise UserError(f"{path} has only price range {y[0]}; a classifier needs at least two "
+                        "classes (its test accuracy would be 1.0 by construction)")  # fmt: skip
+    return x, y
 
 
 def check_field_counts(path: Path) -> None:

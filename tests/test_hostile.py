@@ -227,3 +227,21 @@ def test_muct_coordinates_that_are_not_finite_are_bad_rows(tmp_path, data_dir):
     (tmp_path / "muct" / "muct76-opencv.csv").write_text(header + "\n" + ",".join(fields) + "\n")
     with pytest.raises(UserError, match="not finite"):
         read_muct(tmp_path)
+
+
+def test_a_one_class_csv_is_refused(tmp_path):
+    from phone_price.data import load_labeled
+
+    path = phone_csv(tmp_path / "one.csv")
+    text = path.read_text().splitlines()
+    path.write_text("\n".join([text[0]] + [line[:-1] + "2" for line in text[1:]]) + "\n")
+    with pytest.raises(UserError, match="only price range 2"):
+        load_labeled(path)
+
+
+def test_a_corrupt_weights_file_is_one_line(tmp_path):
+    from landmarks.model import build_model
+
+    (tmp_path / "bad.weights.h5").write_bytes(b"not hdf5")
+    with pytest.raises(UserError, match="cannot be loaded"):
+        build_model(5, 32, backbone="small_cnn", weights=str(tmp_path / "bad.weights.h5"))
