@@ -68,3 +68,10 @@ def test_an_exported_model_gives_the_keras_models_points(fmt, tmp_path, data_dir
     assert crops.std() > 10  # real faces, not an empty fallback
     np.testing.assert_allclose(export.run_exported(path, fmt, crops),
                                np.asarray(model(crops, training=False)), atol=1e-4)
+
+
+def test_the_model_card_is_generated_from_its_run_folder():
+    from landmarks.model_card import card
+
+    assert (PRESET / "MODEL_CARD.md").read_text() == card(PRESET), \
+        "run python landmarks/model_card.py results/landmarks/ibug68-small_cnn-128px"

@@ -1,0 +1,92 @@
+"""Rerun every command behind the committed results, skipping what is complete.
+
+    python -m common.reproduce --dry-run     # the commands, in order, with the time each took
+    python -m common.reproduce               # run them (each skips its complete run folders)
+    python -m common.reproduce --only landmarks
+
+The commands are the ones the results name: each summary.md's "Produced by" line, each single
+run folder's recorded command (the shipped models), and each benchmark's recorded command. The
+expected time is the training time the committed run folders recorded (timing.json), summed
+over the folders under each summary: a guide on a 2-core CPU, not a promise. ``--overwrite`` and
+``--table-only`` in a recorded command are dropped (a rerun of a complete folder is a skip, not
+a retraining; an ablation trains its missing rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from common.paths import REPO_ROOT
+
+RESULTS = REPO_ROOT / "results"
+# Single run folders that are results of their own (not under a summary): their commands.
+SINGLE_RUNS = {
+    "landmarks/ibug68-small_cnn-128px": "python landmarks/train.py",
+    "phone_price/classification-global-seed0": "python phone_price/train.py",
+    "reuters_losses/runs/adam-20ep/softmax-categorical_crossentropy-seed0":
+        "python reuters_losses/train.py --optimizer adam",
+}  # fmt: skip
+
+
+def train_seconds(folder: Path) -> float:
+    total = 0.0
+    for timing in folder.rglob("timing.json"):
+        try:
+            total += float(json.loads(timing.read_text())["train_seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return total
+
+
+def commands() -> list[tuple[str, str, float]]:
+    """(area, command, expected seconds) of every committed result, in a sensible order."""
+    found = []
+    for folder, command in SINGLE_RUNS.items():
+        found.append((folder.split("/")[0], command, train_seconds(RESULTS / folder)))
+    for summary in sorted(RESULTS.rglob("summary.md")):
+        match = re.search(r"Produced by `([^`]+)`", summary.read_text())
+        if match:
+            command = " ".join(w for w in shlex.split(match.group(1))
+                               if w not in ("--overwrite", "--table-only"))
+            area = summary.relative_to(RESULTS).parts[0]
+            found.append((area, command, train_seconds(summary.parent)))
+    for benchmark in sorted((RESULTS / "benchmarks").glob("*.json")):
+        command = json.loads(benchmark.read_text())["command"]
+        found.append(("benchmarks", command, 0.0))
+    unique, seen = [], set()
+    for entry in found:
+        if entry[1] not in seen:
+            seen.add(entry[1])
+            unique.append(entry)
+    return unique
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dry-run", action="store_true", help="list the commands, run nothing")
+    p.add_argument("--only", nargs="+", default=None,
+                   help="areas to rerun: landmarks, phone_price, reuters_losses, benchmarks")
+    args = p.parse_args(argv)
+    todo = [c for c in commands() if args.only is None or c[0] in args.only]
+    for area, command, seconds in todo:
+        expected = f"~{seconds / 60:.0f} min of training" if seconds else "minutes"
+        print(f"[{area}] {command}    ({expected} when nothing is complete)")
+    if args.dry_run:
+        return
+    for _, command, _ in todo:
+        print(f"$ {command}", flush=True)
+        done = subprocess.run([sys.executable, *shlex.split(command)[1:]], cwd=REPO_ROOT)
+        if done.returncode != 0:
+            sys.exit(f"error: `{command}` failed (exit {done.returncode}); fix it and run "
+                     "python -m common.reproduce again (complete runs are skipped)")
+
+
+if __name__ == "__main__":
+    main()
