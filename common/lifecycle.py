@@ -236,7 +236,8 @@ def save_inference_model(model: keras.Model, path) -> str:
     import hashlib
 
     path = Path(path)
-    plain = keras.Model(model.input, model.output, name=model.name)  # the same layers, uncompiled
+    plain = type(model).from_config(model.get_config())  # the architecture alone: uncompiled
+    plain.set_weights(model.get_weights())
     atomic_path(path, plain.save)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     write_text(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n")
