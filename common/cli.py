@@ -22,7 +22,22 @@ def add_data_dir_flag(parser: argparse.ArgumentParser) -> None:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """``--help`` that keeps the docstring's lines (its examples, its lists) and shows defaults."""
+    """``--help`` that keeps the docstring's lines (its examples, its lists) and shows each
+    default once: not where the help text already says it, and not when it is None (unset); a
+    list default as the words one would type."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default is None or default is argparse.SUPPRESS \
+                or isinstance(default, bool) or not action.option_strings:
+            return text
+        if isinstance(default, list | tuple):
+            shown = " ".join(":".join(map(str, d)) if isinstance(d, tuple) else str(d)
+                             for d in default)  # fmt: skip
+        else:
+            shown = str(default)
+        return f"{text} (default: {shown})"
 
 
 def add_run_flags(parser: argparse.ArgumentParser, *, out_help: str) -> None:

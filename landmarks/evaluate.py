@@ -102,5 +102,10 @@ def main(argv=None) -> None:
     write_json(out / f"evaluation_{split}.json", result)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console entry point (pyproject.toml's [project.scripts])."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -169,5 +169,10 @@ def main(argv=None) -> None:
         raise UserError("no face was predicted (see the lines above)", exit_code=1)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console entry point (pyproject.toml's [project.scripts])."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -227,5 +227,10 @@ def main(argv=None) -> None:
     train_or_report(config, run)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console entry point (pyproject.toml's [project.scripts])."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

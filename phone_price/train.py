@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import (
+    HelpFormatter,
     add_run_flags,
     dropout_rate,
     fraction,
@@ -39,8 +40,8 @@ RESULTS = repo_path("results", "phone_price")
 def parse_args(argv=None) -> argparse.Namespace:
     from phone_price.options import HEADS, OPTIMIZERS
 
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
+                                allow_abbrev=False)
     p.add_argument("--csv", default=None,
                    help="your labeled CSV (Kaggle's 20 columns + price_range); default: Kaggle's "
                         "train.csv under the data root")  # fmt: skip
@@ -163,5 +164,10 @@ def main(argv=None) -> None:
     train_or_report(config, run)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console entry point (pyproject.toml's [project.scripts])."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

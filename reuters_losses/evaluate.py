@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common.cli import add_data_dir_flag, positive_int, print_metrics, run_cli
+from common.cli import HelpFormatter, add_data_dir_flag, positive_int, print_metrics, run_cli
 from common.errors import UserError
 from common.runs import check_writable_folder, read_json, saved_model_path, write_json, write_text
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
+                                allow_abbrev=False)
     p.add_argument("run", help="run folder written by reuters_losses/train.py or sweep.py")
     add_data_dir_flag(p)
     p.add_argument("--top", type=positive_int, default=10, help="confused topic pairs to list")

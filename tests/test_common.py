@@ -1,5 +1,6 @@
 import hashlib
 import http.server
+import json
 import threading
 from functools import partial
 
@@ -85,8 +86,19 @@ def test_normalization_modes():
 
 
 def test_write_json_is_atomic_and_metrics_mark_completion(tmp_path):
+    from common.runs import atomic_path
+
     write_json(tmp_path / "a.json", {"x": np.float32(1.5)})
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+    def half_then_crash(tmp):  # a writer killed half-way: the old file must stay whole
+        tmp.write_text('{"x": 2')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_path(tmp_path / "a.json", half_then_crash)
+    assert json.loads((tmp_path / "a.json").read_text()) == {"x": 1.5}
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temporary file left
     assert not is_complete(tmp_path)
     with pytest.raises(TypeError):
         finish_run(tmp_path, {"val_accuracy": "high"})
