@@ -18,9 +18,9 @@ from pathlib import Path
 
 SCRIPTS = ["phone_price/train.py", "phone_price/evaluate.py", "reuters_losses/train.py",
            "reuters_losses/sweep.py", "reuters_losses/evaluate.py", "landmarks/train.py",
-           "landmarks/evaluate.py", "landmarks/predict.py"]  # fmt: skip
+           "landmarks/evaluate.py", "landmarks/predict.py"]
 NOISE = re.compile(r"^[IWE]\d{4} |absl::InitializeLog|oneDNN|cuda|cuInit|AVX|rebuild TensorFlow"
-                   r"|NodeDef mentions|retracing|XNNPACK")  # fmt: skip
+                   r"|NodeDef mentions|retracing|XNNPACK")
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -53,11 +53,11 @@ def main() -> None:
              f"({max(help_times, key=help_times.get)}), fastest {min(help_times.values()):.2f} s",
              "misspelt flag: " + ", ".join(f"{s} {t:.2f} s" for s, t in typo_times.items()),
              f"phone_price/train.py --epochs 1: {noise} TensorFlow noise line(s) of {total} on "
-             "stderr"]  # fmt: skip
+             "stderr"]
     print("\n".join(lines))
     record_benchmark("cli_startup", "; ".join(lines),
                      {"help_seconds": help_times, "typo_seconds": typo_times,
-                      "stderr_noise_lines": noise, "stderr_lines": total})  # fmt: skip
+                      "stderr_noise_lines": noise, "stderr_lines": total})
     if os.environ.get("CLI_STARTUP_STRICT") and noise:
         sys.exit(1)
 

@@ -31,18 +31,18 @@ def main() -> None:
     predictor = Predictor.from_run(args.run, flip_test=False)
     size = predictor.size
     cache = cache_crops(recorded_split(config, read_json(f"{args.run}/split.json")), size,
-                        progress=False)  # fmt: skip
+                        progress=False)
     permutation = point_spec(config["dataset"], config.get("points")).flip_permutation
     faces, mirrored = predictor.faces_and_mirrors(face_crops(cache, size), permutation)
     truth = crop_targets(cache)
     lines, figures = [], {}
     for name, pred in (("faces", faces), ("mirror images", mirrored),
-                       ("flip test", (faces + mirrored) / 2)):  # fmt: skip
+                       ("flip test", (faces + mirrored) / 2)):
         nme = nme_per_image(pred, truth, cache.visible, cache.eye_points).mean()
         dx, dy = ((pred - truth)[cache.visible] * size).mean(axis=0)
         lines.append(f"{name}: NME {100 * nme:.2f}%, offset x {dx:+.2f} px, y {dy:+.2f} px")
         figures[name.replace(" ", "_")] = {"nme": float(nme), "dx_px": float(dx),
-                                           "dy_px": float(dy)}  # fmt: skip
+                                           "dy_px": float(dy)}
     summary = f"{config['head']} head, {size} px: " + "; ".join(lines)
     print(summary)
     record_benchmark("landmarks_flip_bias", summary, figures)

@@ -95,7 +95,7 @@ def memory_child(image_size: int, count: int) -> None:
                      f"{image_size} px: {cache.images.nbytes / 2**20:.0f} MiB of crops; peak RSS "
                      f"{peak:.0f} MiB, of which {before:.0f} MiB is TensorFlow and the imports",
                      {"peak_rss_mib": peak, "before_mib": before},
-                     command="python benchmarks/landmarks_pipeline.py --memory")  # fmt: skip
+                     command="python benchmarks/landmarks_pipeline.py --memory")
 
 
 def main() -> None:
@@ -117,7 +117,7 @@ def main() -> None:
     elif args.memory:
         subprocess.run([sys.executable, __file__, "--child", "--memory-size",
                         str(args.memory_size), "--memory-images", str(args.memory_images)],
-                       check=True)  # fmt: skip
+                       check=True)
     else:
         throughput(args)
 

@@ -58,14 +58,14 @@ def main() -> None:
     found = [i for i, h in enumerate(hits) if h is not None]
     boxes = [apply_mapping(detections[i][hits[i]], mapping)[0] for i in found]
     crops = np.stack([geometry.warp(images[i], geometry.box_matrix(b), predictor.size)
-                      for i, b in zip(found, boxes)]).astype(np.float32)  # fmt: skip
+                      for i, b in zip(found, boxes)]).astype(np.float32)
     crop_rate = rate(len(found), lambda: [geometry.warp(images[i], geometry.box_matrix(b),
                                                         predictor.size)
-                                          for i, b in zip(found, boxes)])  # fmt: skip
+                                          for i, b in zip(found, boxes)])
     predictor.unit_points(crops[:1])  # the one trace
     batched_rate = rate(len(found), lambda: predictor.unit_points(crops))
     single_rate = rate(len(found), lambda: [predictor.unit_points(crops[i:i + 1])
-                                            for i in range(len(found))])  # fmt: skip
+                                            for i in range(len(found))])
     ours = np.stack([predictor.predict(images[i], b[None])[0][0] for i, b in zip(found, boxes)])
     seen, eyes = val.visible[found], val.spec.eye_points
     ours_nme = nme_per_image(ours, val.points[found], seen, eyes).mean()
@@ -89,11 +89,11 @@ def main() -> None:
     else:
         predictor_dlib = dlib.shape_predictor(models.pose_predictor_model_location())
         rects = [dlib.rectangle(*map(int, (x, y, x + w - 1, y + h - 1)))
-                 for x, y, w, h in (detections[i][hits[i]] for i in found)]  # fmt: skip
+                 for x, y, w, h in (detections[i][hits[i]] for i in found)]
 
         def dlib_points():
             return [[(p.x + 0.5, p.y + 0.5) for p in predictor_dlib(images[i], r).parts()]
-                    for i, r in zip(found, rects)]  # fmt: skip
+                    for i, r in zip(found, rects)]
 
         dlib_rate = rate(len(found), dlib_points)
         theirs = np.array(dlib_points(), np.float32)  # dlib: 0-based pixel centres

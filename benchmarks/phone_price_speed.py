@@ -35,7 +35,7 @@ def main() -> None:
     print(f"total    {train + evaluate:6.1f} s  (target < 60 s)")
     record_benchmark("phone_price_speed", f"default train (200 epochs) + evaluate: {train:.1f} s "
                      f"+ {evaluate:.1f} s = {train + evaluate:.1f} s",
-                     {"train_s": train, "evaluate_s": evaluate})  # fmt: skip
+                     {"train_s": train, "evaluate_s": evaluate})
 
 
 if __name__ == "__main__":

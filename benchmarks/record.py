@@ -19,4 +19,4 @@ def record_benchmark(name: str, summary: str, figures: dict, command: str | None
     write_json(REPO_ROOT / "results" / "benchmarks" / f"{name}.json", {
         "command": command or command_line(str(shown)), "summary": summary, "figures": figures,
         "date": datetime.date.today().isoformat(),
-    })  # fmt: skip
+    })

@@ -53,7 +53,7 @@ def main() -> None:
             start = time.perf_counter()
             subprocess.run([sys.executable, "reuters_losses/sweep.py", "--epochs", str(args.epochs),
                             *pairs, *flags, "--out", tmp, *data],
-                           cwd=REPO, check=True, capture_output=True)  # fmt: skip
+                           cwd=REPO, check=True, capture_output=True)
             wall = time.perf_counter() - start
         name = f"{backend} {' '.join(flags)}"
         print(f"sweep {len(PAIRS)} pairs x {args.epochs} epochs, 1 seed, {name}: {wall:.0f} s")

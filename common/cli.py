@@ -34,7 +34,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
             return text
         if isinstance(default, list | tuple):
             shown = " ".join(":".join(map(str, d)) if isinstance(d, tuple) else str(d)
-                             for d in default)  # fmt: skip
+                             for d in default)
         else:
             shown = str(default)
         return f"{text} (default: {shown})"
@@ -73,7 +73,7 @@ def number_in(kind, low=None, high=None, *, low_open=False, high_open=False):
             lo = "" if low is None else f"{'(' if low_open else '['}{low}"
             hi = "" if high is None else f"{high}{')' if high_open else ']'}"
             raise argparse.ArgumentTypeError(f"must be in {lo or '(-inf'}, {hi or 'inf)'}; "
-                                             f"got {text}")  # fmt: skip
+                                             f"got {text}")
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
@@ -123,7 +123,7 @@ def train_or_report(config: dict, run) -> None:
 
     if not config.get("overwrite") and run_state(config["out"], config) == "complete":
         print(f"complete already (same settings): {config['out']}; pass --overwrite to train "
-              "it again", file=sys.stderr)  # fmt: skip
+              "it again", file=sys.stderr)
         print_metrics(config["out"], read_json(f"{config['out']}/metrics.json"))
         return
     print_metrics(config["out"], run(config))
@@ -142,7 +142,7 @@ def run_cli(main, argv=None) -> None:
         where = exc.filename or "the output folder"
         fix = ("free some space there or pass --out with a folder on a disk that has room"
                if exc.errno in (errno.ENOSPC, errno.EDQUOT)
-               else "pass --out with a folder you can write to")  # fmt: skip
+               else "pass --out with a folder you can write to")
         print(f"error: cannot write {where} ({exc.strerror}); {fix}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -84,7 +84,7 @@ class RunRecorder(keras.callbacks.Callback):
     """
 
     def __init__(self, run_dir: Path, *, monitor, mode: str, peers=(), state=None,
-                 save_every: float = SAVE_EVERY_S):  # fmt: skip
+                 save_every: float = SAVE_EVERY_S):
         super().__init__()
         self.run_dir, self.monitor, self.mode, self.peers = run_dir, monitor, mode, list(peers)
         self.save_every = save_every
@@ -141,12 +141,12 @@ class RunRecorder(keras.callbacks.Callback):
         atomic_path(folder / name, self.model.save_weights)
         peers = {type(p).__name__: {a: float(getattr(p, a)) for a in CALLBACK_STATE
                                     if isinstance(getattr(p, a, None), int | float | np.number)}
-                 for p in self.peers}  # fmt: skip
+                 for p in self.peers}
         write_json(folder / "state.json", {
             "epochs_done": len(self.rows), "weights": name, "best": self.best,
             "best_epoch": self.best_epoch, "history": self.rows, "callbacks": peers,
             "stopped": stopped, "seconds": self.seconds,
-        })  # fmt: skip
+        })
         for old in folder.glob("epoch*.weights.h5"):  # state.json now names the new file
             if old.name != name:
                 old.unlink(missing_ok=True)
@@ -165,7 +165,7 @@ def load_backup(run_dir: Path, model: keras.Model) -> dict | None:
         model.load_weights(folder / state["weights"])
     except Exception as exc:  # h5py/Keras raise many types for a damaged or foreign file
         raise UserError(f"the backup in {folder} cannot be restored ({type(exc).__name__}); "
-                        "pass --overwrite to start the run again") from exc  # fmt: skip
+                        "pass --overwrite to start the run again") from exc
     return state
 
 
@@ -206,7 +206,7 @@ def fit_and_record(
     nan_stop = keras.callbacks.TerminateOnNaN()
     everything = [EpochSeeds(seed), *peers, nan_stop,
                   keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
-                  recorder]  # fmt: skip
+                  recorder]
     if not quiet:
         everything.append(epoch_progress())
     if isinstance(val_data, tuple):  # arrays: one dataset of large batches, not one per epoch
@@ -214,14 +214,14 @@ def fit_and_record(
     if first_epoch < epochs and not state.get("stopped"):
         model.fit(train_batches(first_epoch), validation_data=val_data, epochs=epochs,
                   initial_epoch=first_epoch, steps_per_epoch=steps_per_epoch,
-                  callbacks=everything, shuffle=False, verbose=0)  # fmt: skip
+                  callbacks=everything, shuffle=False, verbose=0)
     history = pd.DataFrame(recorder.rows, dtype=float)  # a resumed NaN was saved as null
     if len(history) and not np.isfinite(history["loss"].iloc[-1]):
         print(f"warning: the loss became NaN in epoch {len(history)}; training stopped "
-              "(lower --lr or normalize the inputs)", file=sys.stderr)  # fmt: skip
+              "(lower --lr or normalize the inputs)", file=sys.stderr)
     if recorder.best is None:
         raise UserError(f"{monitor} was never a finite number, so no checkpoint was kept in "
-                        f"{run_dir}; lower --lr or normalize the inputs")  # fmt: skip
+                        f"{run_dir}; lower --lr or normalize the inputs")
     plot_training_curves(history, list(curves), run_dir / "curves.png", title=title,
                          best_epoch=recorder.best_epoch)
     best = keras.models.load_model(run_dir / "model.keras")

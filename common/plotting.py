@@ -24,7 +24,7 @@ def save_figure(fig, path: str | Path, *, dpi: int = 110, tight: bool = True) ->
 
 
 def plot_training_curves(history: pd.DataFrame, metrics: list[str], path, title: str = "",
-                         best_epoch: int | None = None) -> None:  # fmt: skip
+                         best_epoch: int | None = None) -> None:
     """One panel per metric: training (solid) against validation (dashed) by epoch (counted
     from 1), the kept epoch marked."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)

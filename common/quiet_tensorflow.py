@@ -20,10 +20,10 @@ Set ``EXPERIMENTS_TF_NOISE=1`` to see TensorFlow's output untouched.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.abc
 import importlib.util
-import atexit
 import os
 import re
 import sys

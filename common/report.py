@@ -11,7 +11,6 @@ README is out of date. This module reads result files only; it imports no experi
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import re
 import sys
@@ -19,14 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.cli import command_line
 from common.data import REPO_ROOT
-from common.runs import write_json, write_text
+from common.runs import write_text
 
 RESULTS = REPO_ROOT / "results"
 README = REPO_ROOT / "README.md"
 MARKER = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
-                    r"(<!-- /report:(?P=name) -->)", re.DOTALL)  # fmt: skip
+                    r"(<!-- /report:(?P=name) -->)", re.DOTALL)
 
 
 def source_line(summary_md: Path, text: str) -> str:
@@ -73,13 +71,13 @@ def sweep_grid(folders: dict[str, Path], metric: str) -> str:
         pair = table["activation"] + " + " + table["loss"]
         std = table.get(f"{metric}_std", 0.0 * table[metric])
         columns[label] = dict(zip(pair, [mean_std_text(m, s, n) for m, s, n in
-                                         zip(table[metric], std, table["seeds"])]))  # fmt: skip
+                                         zip(table[metric], std, table["seeds"])]))
         command = re.search(r"Produced by `([^`]+)`", (folder / "summary.md").read_text())
         commands.append(f"[`{command.group(1)}`]({folder.relative_to(REPO_ROOT)}/summary.md)")
     order = list(pd.read_csv(next(iter(folders.values())) / "summary.csv").pipe(
         lambda t: t["activation"] + " + " + t["loss"]))  # the first sweep's ranking
     frame = pd.DataFrame({"pair": order, **{k: [v.get(p, "") for p in order]
-                                            for k, v in columns.items()}})  # fmt: skip
+                                            for k, v in columns.items()}})
     return frame.to_markdown(index=False) + "\n\nFrom " + ", ".join(commands) + "."
 
 
@@ -92,7 +90,7 @@ def run_rows(runs: dict[str, Path], metrics: dict[str, str], percent=()) -> str:
         for key, title in metrics.items():
             value = saved.get(key)
             row[title] = "n/a" if value is None else (f"{100 * value:.2f}%" if key in percent
-                                                      else f"{value:.3f}")  # fmt: skip
+                                                      else f"{value:.3f}")
         rows.append(row)
     return pd.DataFrame(rows).to_markdown(index=False)
 
@@ -103,7 +101,7 @@ def benchmarks() -> str:
     for path in sorted((RESULTS / "benchmarks").glob("*.json")):
         saved = json.loads(path.read_text())
         rows.append({"command": f"`{saved['command']}`", "figure": saved["summary"],
-                     "measured": saved["date"]})  # fmt: skip
+                     "measured": saved["date"]})
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
@@ -136,14 +134,14 @@ def landmark_boxes() -> str:
                 f"{100 * detector['val_detector_nme']:.2f}%",
             "ratio (detected / truth)":
                 f"{detector['val_detector_detected_nme'] / truth['val_nme']:.2f}×",
-        })  # fmt: skip
+        })
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
 LANDMARK_METRICS = {"val_nme": "NME", "val_failure_rate_8": "failure > 0.08",
                     "val_failure_rate_10": "failure > 0.10", "val_auc_10": "AUC @ 0.10",
                     "val_mean_shape_nme": "mean-shape NME", "best_epoch": "best epoch",
-                    "epochs_run": "epochs run"}  # fmt: skip
+                    "epochs_run": "epochs run"}
 REUTERS = RESULTS / "reuters_losses"
 BLOCKS = {
     "phone_price": lambda: first_table(RESULTS / "phone_price" / "summary.md"),
@@ -157,12 +155,12 @@ BLOCKS = {
     "reuters_best": lambda: first_table(REUTERS / "best" / "summary.md"),
     "landmarks": lambda: run_rows(landmark_runs(), LANDMARK_METRICS,
                                   percent=[k for k in LANDMARK_METRICS if "nme" in k
-                                           or "failure" in k]),  # fmt: skip
+                                           or "failure" in k]),
     "landmark_boxes": landmark_boxes,
     "landmark_comparison": lambda: all_tables(RESULTS / "landmarks" / "comparison" / "summary.md"),
     "landmark_ablation": lambda: first_table(RESULTS / "landmarks" / "ablation" / "summary.md"),
     "benchmarks": benchmarks,
-}  # fmt: skip
+}
 
 
 def render(text: str) -> str:
@@ -178,8 +176,8 @@ def render(text: str) -> str:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")
     p.add_argument("--readme", default=str(README), help="the README to regenerate")
     args = p.parse_args(argv)

@@ -31,7 +31,7 @@ SINGLE_RUNS = {
     "phone_price/classification-global-seed0": "python phone_price/train.py",
     "reuters_losses/runs/adam-20ep/softmax-categorical_crossentropy-seed0":
         "python reuters_losses/train.py --optimizer adam",
-}  # fmt: skip
+}
 
 
 def train_seconds(folder: Path) -> float:

@@ -28,7 +28,7 @@ PACKAGES = ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "matplotli
 # functions that add their flags (``declare_harmless``); a config carries its list as
 # ``harmless_keys``. Configs recorded before that carry none: these were their harmless keys.
 RECORDED_BEFORE = frozenset({"quiet", "out", "data_dir", "overwrite", "jobs", "backend",
-                             "address", "cpus_per_run", "gpus_per_run"})  # fmt: skip
+                             "address", "cpus_per_run", "gpus_per_run"})
 ALWAYS_HARMLESS = frozenset({"versions", "harmless_keys"})
 
 
@@ -109,7 +109,7 @@ def read_json(path) -> dict:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:  # UnicodeDecodeError, JSONDecodeError are ValueErrors
         raise UserError(f"{path} cannot be read as JSON ({type(exc).__name__}); it is "
-                        "damaged: rerun with --overwrite to start again") from exc  # fmt: skip
+                        "damaged: rerun with --overwrite to start again") from exc
 
 
 def code_version() -> dict:
@@ -121,7 +121,7 @@ def code_version() -> dict:
 
     def git(*args):
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()  # fmt: skip
+                              timeout=10, check=True).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")
@@ -164,7 +164,7 @@ def config_differences(recorded: dict, requested: dict) -> list[str]:
     harmless = harmless_keys(recorded, requested)
     old, new = comparable(recorded, harmless), comparable(requested, harmless)
     return [f"{k}: {old.get(k, '(unset)')} → {new.get(k, '(unset)')}"
-            for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]  # fmt: skip
+            for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
 
 
 def run_state(run_dir, config: dict) -> str:
@@ -183,7 +183,7 @@ def refuse_different(run_dir, config: dict) -> None:
     differences = config_differences(read_json(Path(run_dir) / CONFIG_FILE), config)
     shown = "; ".join(differences[:4]) + (" …" if len(differences) > 4 else "")
     raise UserError(f"{run_dir} holds a run with other settings ({shown}); choose another --out, "
-                    "or pass --overwrite to delete it and start again")  # fmt: skip
+                    "or pass --overwrite to delete it and start again")
 
 
 def check_writable_folder(path) -> Path:
@@ -197,7 +197,7 @@ def check_writable_folder(path) -> Path:
         probe.close()
     except OSError as exc:
         raise UserError(f"cannot write to {path} ({exc.strerror or exc}); choose another --out "
-                        "or fix the folder's permissions") from exc  # fmt: skip
+                        "or fix the folder's permissions") from exc
     return path
 
 
@@ -232,11 +232,11 @@ def clear_run_folder(run_dir: Path) -> None:
     if not is_run_folder(run_dir):
         raise UserError(f"--overwrite would delete {run_dir}, which is not a run folder (no "
                         f"config.json of a run; it holds {entries[0].name}); choose another "
-                        "--out")  # fmt: skip
+                        "--out")
     foreign = [e.name for e in entries if not _written_by_a_run(e)]
     if foreign:
         raise UserError(f"--overwrite would delete {run_dir}/{foreign[0]}, which no run writes; "
-                        "move it away or choose another --out")  # fmt: skip
+                        "move it away or choose another --out")
     for entry in entries:
         if entry.is_dir():
             shutil.rmtree(entry)
@@ -281,7 +281,7 @@ def start_run(out, config: dict, *, overwrite: bool = False) -> Path:
         entries = [e.name for e in run_dir.iterdir() if e.name != LOCK_FILE]
         if entries:
             raise UserError(f"{run_dir} is not empty and holds no run ({entries[0]}); choose a "
-                            "new or empty --out")  # fmt: skip
+                            "new or empty --out")
     (run_dir / METRICS_FILE).unlink(missing_ok=True)  # from here on, the folder is incomplete
     recorded = {**config, "versions": package_versions()}
     if "out" in recorded:  # where it was written, relative to the repository: no machine path
@@ -308,7 +308,7 @@ def finish_run(run_dir: str | Path, metrics: dict) -> None:
     """Write ``metrics.json``: flat snake_case keys, numbers only (null where a number is not
     finite). Marks the run complete."""
     bad = {k: v for k, v in metrics.items()
-           if v is not None and not isinstance(v, int | float | np.number)}  # fmt: skip
+           if v is not None and not isinstance(v, int | float | np.number)}
     if bad:
         raise TypeError(f"metrics.json holds numbers only; got {bad}")
     plain = {k: None if v is None else float(v) for k, v in metrics.items()}

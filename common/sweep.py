@@ -33,10 +33,10 @@ def add_sweep_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="local",
                         help="local processes, or Ray tasks (pip install -r requirements-ray.txt)"
                              "; with several Ray nodes --out must be storage every node sees "
-                             "(NFS or a mounted bucket)")  # fmt: skip
+                             "(NFS or a mounted bucket)")
     parser.add_argument("--address", default="auto",
                         help="ray: cluster address; auto = a running cluster, else a local Ray "
-                             "started for this sweep")  # fmt: skip
+                             "started for this sweep")
     parser.add_argument("--cpus-per-run", type=number_in(float, 0, low_open=True), default=1.0,
                         help="ray: CPUs each configuration reserves")
     parser.add_argument("--gpus-per-run", type=number_in(float, 0), default=0.0,
@@ -87,7 +87,7 @@ def run_local(run_fn, pending: list[dict], jobs: int) -> dict[str, str]:
                     elif error is not None:
                         failures[out] = describe_error(error)
                         print(f"[{i}/{len(pending)}] failed {out}: {failures[out]}",
-                              file=sys.stderr)  # fmt: skip
+                              file=sys.stderr)
                     else:
                         print(f"[{i}/{len(pending)}] done {out}", file=sys.stderr)
             except KeyboardInterrupt:
@@ -96,14 +96,14 @@ def run_local(run_fn, pending: list[dict], jobs: int) -> dict[str, str]:
         if not broken:
             break
         print(f"a worker process died; running the {len(broken)} configuration(s) it took "
-              "down again (each resumes from its backup)", file=sys.stderr)  # fmt: skip
+              "down again (each resumes from its backup)", file=sys.stderr)
         pending = broken
     return failures
 
 
 def run_configs(run_fn, configs: list[dict], *, jobs: int = 1, overwrite: bool = False,
                 backend: str = "local", address: str = "auto", cpus_per_run: float = 1.0,
-                gpus_per_run: float = 0.0) -> dict[str, str]:  # fmt: skip
+                gpus_per_run: float = 0.0) -> dict[str, str]:
     """Run every configuration that is not complete; returns ``{out: error}`` of the failures."""
     pending = plan(configs, overwrite=overwrite)
     if not pending:
@@ -112,7 +112,7 @@ def run_configs(run_fn, configs: list[dict], *, jobs: int = 1, overwrite: bool =
         from common.sweep_ray import run_ray
 
         failures = run_ray(run_fn, pending, address=address, cpus_per_run=cpus_per_run,
-                           gpus_per_run=gpus_per_run)  # fmt: skip
+                           gpus_per_run=gpus_per_run)
     else:
         failures = run_local(run_fn, pending, jobs)
     if failures:
@@ -143,9 +143,9 @@ def raise_if_failed(failures: dict[str, str], total: int) -> None:
     if failures:
         out, error = next(iter(failures.items()))
         rest = (f"the summary covers the {total - len(failures)} that finished"
-                if len(failures) < total else "no summary was written")  # fmt: skip
+                if len(failures) < total else "no summary was written")
         raise UserError(f"{len(failures)} of {total} configuration(s) failed (first: {out}: "
-                        f"{error}); {rest}")  # fmt: skip
+                        f"{error}); {rest}")
 
 
 def collect(run_dirs) -> pd.DataFrame:

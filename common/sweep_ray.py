@@ -29,7 +29,7 @@ def connect(address: str) -> bool:
         import ray
     except ImportError:
         raise UserError("--backend ray needs the ray package: pip install -r "
-                        "requirements-ray.txt") from None  # fmt: skip
+                        "requirements-ray.txt") from None
     if ray.is_initialized():
         return False
     quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
@@ -39,7 +39,7 @@ def connect(address: str) -> bool:
     except ConnectionError:
         if address != "auto":
             raise UserError(f"no Ray cluster at --address {address}; start one with "
-                            "`ray start --head`, or use --address auto") from None  # fmt: skip
+                            "`ray start --head`, or use --address auto") from None
     ray.init(**quiet)
     return True
 
@@ -54,7 +54,7 @@ def common_root(pending: list[dict]) -> Path:
 
 
 def run_ray(run_fn, pending: list[dict], *, address: str = "auto", cpus_per_run: float = 1.0,
-            gpus_per_run: float = 0.0) -> dict[str, str]:  # fmt: skip
+            gpus_per_run: float = 0.0) -> dict[str, str]:
     """Run every configuration as a Ray task; ``{out: error}`` of the failed ones."""
     import ray
 

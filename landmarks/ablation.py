@@ -24,7 +24,7 @@ from landmarks import train
 
 # (label, run folder, the flags that differ from the preset); each row adds one lever.
 HOMEWORK = ["--head", "sigmoid", "--schedule", "plateau", "--lr", "2.5e-4", "--epochs", "80",
-            "--heatmap-stride", "8", "--rotation", "0"]  # fmt: skip
+            "--heatmap-stride", "8", "--rotation", "0"]
 ROWS = [
     ("homework head: Dense(2K, sigmoid), Adam 2.5e-4 halved on plateaus, <= 80 epochs",
      "ablation/0-dense-sigmoid", HOMEWORK),
@@ -36,16 +36,16 @@ ROWS = [
      "ablation/3-stride-4", ["--rotation", "0"]),
     ("+ rotation augmentation up to 30 degrees (the CPU preset)",
      "ibug68-small_cnn-128px", []),
-]  # fmt: skip
+]
 COLUMNS = {"val_noflip_nme": "NME", "val_flip_nme": "NME, flip test",
            "val_flip_failure_rate_8": "failure > 0.08, flip",
            "val_flip_detector_nme": "NME, detector boxes, flip",
-           "val_flip_detector_detected_nme": "NME, detected faces, flip"}  # fmt: skip
+           "val_flip_detector_detected_nme": "NME, detected faces, flip"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)  # fmt: skip
+                                allow_abbrev=False)
     add_data_dir_flag(p)
     p.add_argument("--rows", type=int, nargs="+", choices=range(len(ROWS)),
                    default=list(range(len(ROWS))), help="rows to run and show")
@@ -63,7 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def row_config(args, row: int) -> dict:
     _, folder, flags = ROWS[row]
     argv = [*flags, "--flip-test", "--seed", str(args.seed), "--quiet",
-            "--out", str(Path(args.results) / folder)]  # fmt: skip
+            "--out", str(Path(args.results) / folder)]
     return {**vars(train.parse_args(argv)), "data_dir": args.data_dir}
 
 
@@ -89,7 +89,7 @@ def scored(run_dir: Path, data_dir, *, flip: bool, boxes: str) -> dict:
     cache = cache_crops(data, predictor.size, progress=False, boxes=box_array)
     pred = predict_points(predictor, cache)
     result = score_points(pred, cache, mean_shape=read_json(run_dir / "mean_shape.json")["points"],
-                          split=split)  # fmt: skip
+                          split=split)
     if found is not None:
         from landmarks.metrics import nme_per_image
 
@@ -134,7 +134,7 @@ def main(argv=None) -> None:
         rows.append({**entry, **{title: f"{100 * saved[key]:.2f}%" if key in saved else "n/a"
                                  for key, title in COLUMNS.items()},
                      "epochs run": int(saved["epochs_run"]),
-                     "training minutes": f"{saved['train_minutes']:.0f}"})  # fmt: skip
+                     "training minutes": f"{saved['train_minutes']:.0f}"})
     table = pd.DataFrame(rows)
     out = Path(args.out)
     write_csv(out / "summary.csv", table)
@@ -146,7 +146,7 @@ def main(argv=None) -> None:
             "fallback box; and the detected faces alone); training minutes are the epochs' wall "
             "time (timing.json) on this 2-core machine, shared with other work. \"not run\": no "
             f"complete run of the current code in {shown(train.RESULTS)}.\n\n"
-            + table.to_markdown(index=False) + "\n")  # fmt: skip
+            + table.to_markdown(index=False) + "\n")
     write_text(out / "summary.md", text)
     print(text)
     raise_if_failed(failures, len(configs))

@@ -88,14 +88,14 @@ class LandmarkSet:
         return LandmarkSet(
             [self.paths[i] for i in rows], self.points[rows], self.visible[rows],
             [self.subjects[i] for i in rows], self.dataset, five=self.five,
-        )  # fmt: skip
+        )
 
     def report(self) -> list[str]:
         """One line per kind of item left out, for the user and the run folder."""
         lines = [f"{count} {what} left out" for what, count in self.left_out.items() if count]
         if self.skipped:
             lines.append(f"{len(self.skipped)} bad item(s) skipped (--skip-bad); first: "
-                         f"{self.skipped[0]['item']}: {self.skipped[0]['reason']}")  # fmt: skip
+                         f"{self.skipped[0]['item']}: {self.skipped[0]['reason']}")
         return lines
 
 
@@ -134,14 +134,14 @@ MUCT_FLIP = [
     54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55,          # outer lip 48-59
     62, 61, 60, 65, 64, 63, 66, 67,                          # inner lip 60-67
     72, 73, 74, 75, 68, 69, 70, 71,                          # extra eye points 68-75
-]  # fmt: skip
+]
 MUCT_PUPILS = (31, 36)  # the pupils: centroid of eye contours 27-30 and 32-35 (checked in tests)
 # The homework's 5 points: eye centres (mean of each eye's contour), nose tip, mouth corners.
 # MUCT's nose tip is 67 (41 is the point under the nose, between the nostrils 46 and 47).
 MUCT_FIVE = ((27, 28, 29, 30), (32, 33, 34, 35), (67,), (48,), (54,))
 MUCT_SOURCE = ("MUCT: https://github.com/StephenMilborrow/muct (muct-landmarks-v1.tar.gz and "
                "muct-{a,b,c,d,e}-jpg-v1.tar.gz; put muct76-opencv.csv and jpg/ under "
-               "<data root>/muct/)")  # fmt: skip
+               "<data root>/muct/)")
 
 
 def muct_subject(name: str) -> str:
@@ -190,12 +190,12 @@ def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> Landmar
                 subjects.append(muct_subject(fields[0]))
     if not paths:
         raise UserError(f"no MUCT image of {csv_path} found in {images_dir}; get them from "
-                        f"{MUCT_SOURCE}")  # fmt: skip
+                        f"{MUCT_SOURCE}")
     points = np.stack(points)
     visible = (points != 0).any(axis=-1)
     points = np.where(visible[..., None], from_file_convention(points, MUCT_ORIGIN), 0.0)
     return LandmarkSet(paths, points.astype(np.float32), visible, subjects, "muct", bad.skipped,
-                       {"MUCT rows without an image in jpg/": missing_images})  # fmt: skip
+                       {"MUCT rows without an image in jpg/": missing_images})
 
 
 # ---------------------------------------------------------------------------------- 300-W/iBUG
@@ -207,11 +207,11 @@ IBUG_FLIP = [
     45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40,          # eyes 36-47
     54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55,          # outer lip 48-59
     64, 63, 62, 61, 60, 67, 66, 65,                          # inner lip 60-67
-]  # fmt: skip
+]
 IBUG_OUTER_EYE_CORNERS = (36, 45)
 IBUG_FIVE = (tuple(range(36, 42)), tuple(range(42, 48)), (30,), (48,), (54,))
 IBUG_SOURCE = ("300-W: https://ibug.doc.ic.ac.uk/resources/300-W/ (put each subset's .jpg/.pts "
-               "under <data root>/ibug_68/<subset>/)")  # fmt: skip
+               "under <data root>/ibug_68/<subset>/)")
 _N_POINTS = re.compile(r"n_points\s*:\s*(\d+)")
 
 
@@ -232,7 +232,7 @@ def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
             match = _N_POINTS.fullmatch(line)
             if match is None:
                 raise UserError(f"{path}, line {line_no}: expected 'n_points: <number>', "
-                                f"got {raw!r}")  # fmt: skip
+                                f"got {raw!r}")
             declared = int(match.group(1))
             continue
         parts = line.split()
@@ -271,7 +271,7 @@ def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), *, skip_bad: bool
             raise UserError(f"{folder} not found; get it from {IBUG_SOURCE}")
         for pts in sorted(folder.glob("*.pts")):
             image = next((pts.with_suffix(s) for s in IMAGE_SUFFIXES
-                          if pts.with_suffix(s).exists()), None)  # fmt: skip
+                          if pts.with_suffix(s).exists()), None)
             if image is None:
                 bad(pts, f"no image beside it ({'/'.join(IMAGE_SUFFIXES)})")
                 continue
@@ -286,7 +286,7 @@ def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), *, skip_bad: bool
                 # AFW/Helen names are <photo id>_<face>: faces of one photo stay together
                 subjects.append(f"{subset}/{pts.stem.rsplit('_', 1)[0]}")
         unannotated += sum(1 for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
-                           and not f.with_suffix(".pts").exists())  # fmt: skip
+                           and not f.with_suffix(".pts").exists())
     if not paths:
         raise UserError(f"no .pts/.jpg pairs in {root} for subsets {', '.join(subsets)}")
     points = np.stack(points)
@@ -311,7 +311,7 @@ class DatasetSpec:
         right mouth corner; a flip swaps the eyes and the corners; NME divides by the distance
         between the eye centres."""
         return dataclasses.replace(self, num_points=5, flip_permutation=FIVE_FLIP,
-                                   eye_points=(0, 1))  # fmt: skip
+                                   eye_points=(0, 1))
 
 
 FIVE_FLIP = [1, 0, 2, 4, 3]
@@ -322,7 +322,7 @@ DATASETS = {
                           ("afw", "helen_train"), IBUG_SOURCE, IBUG_FIVE),
     "muct": DatasetSpec(read_muct, MUCT_POINTS, MUCT_FLIP, MUCT_PUPILS, False, (), MUCT_SOURCE,
                         MUCT_FIVE),
-}  # fmt: skip
+}
 POINT_COUNTS = (5, IBUG_POINTS, MUCT_POINTS)
 
 
@@ -340,7 +340,7 @@ def five_points(data: LandmarkSet) -> LandmarkSet:
     visible = np.stack([data.visible[:, list(group)].all(axis=1) for group in sources], axis=1)
     points[~visible] = 0
     return dataclasses.replace(data, points=points.astype(np.float32), visible=visible,
-                               five=True)  # fmt: skip
+                               five=True)
 
 
 def select_points(data: LandmarkSet, count: int | None) -> LandmarkSet:
@@ -349,7 +349,7 @@ def select_points(data: LandmarkSet, count: int | None) -> LandmarkSet:
         return data
     if count != 5:
         raise UserError(f"{data.dataset} has {data.spec.num_points} points; --points takes "
-                        f"{data.spec.num_points} or 5")  # fmt: skip
+                        f"{data.spec.num_points} or 5")
     return five_points(data)
 
 
@@ -368,7 +368,7 @@ def split_by_subject(subjects: list[str], *, val_fraction: float, seed: int):
 
     if len(set(subjects)) < 2:
         raise UserError(f"only {len(set(subjects))} subject(s): a person-disjoint validation "
-                        "split needs at least two; add more images")  # fmt: skip
+                        "split needs at least two; add more images")
     splitter = GroupShuffleSplit(n_splits=1, test_size=val_fraction, random_state=seed)
     train, val = next(splitter.split(np.zeros(len(subjects)), groups=subjects))
     return np.sort(train), np.sort(val)
@@ -378,10 +378,10 @@ def load_split(config: dict) -> tuple[LandmarkSet, LandmarkSet]:
     """A run's data set, read and split by subject: (train, validation)."""
     subsets = config["subsets"].split(",") if config.get("subsets") else None
     data = read_dataset(config["dataset"], config.get("data_dir"), subsets,
-                        skip_bad=config.get("skip_bad", False))  # fmt: skip
+                        skip_bad=config.get("skip_bad", False))
     data = select_points(data, config.get("points"))
     train_rows, val_rows = split_by_subject(data.subjects, val_fraction=config["val_fraction"],
-                                            seed=config["seed"])  # fmt: skip
+                                            seed=config["seed"])
     train, val = data.subset(train_rows), data.subset(val_rows)
     train.skipped, train.left_out = data.skipped, data.left_out  # the report travels with train
     return train, val
@@ -397,16 +397,16 @@ def recorded_split(config: dict, split: dict, name: str = "val") -> LandmarkSet:
     """The faces a run's split.json lists under ``name``, read from the data root in use."""
     subsets = config["subsets"].split(",") if config.get("subsets") else None
     data = read_dataset(config["dataset"], config.get("data_dir"), subsets,
-                        skip_bad=config.get("skip_bad", False))  # fmt: skip
+                        skip_bad=config.get("skip_bad", False))
     data = select_points(data, config.get("points"))
     index = {p: i for i, p in enumerate(relative_paths(data, config.get("data_dir")))}
     wanted = split.get(name)
     if not isinstance(wanted, list) or not all(isinstance(p, str) for p in wanted):
         raise UserError(f"split.json: '{name}' is not a list of image paths; the run folder is "
-                        "damaged: train it again")  # fmt: skip
+                        "damaged: train it again")
     missing = [p for p in wanted if p not in index]
     if missing:
         raise UserError(f"{len(missing)} of the run's {len(wanted)} {name} images are not in "
                         f"the data root (first: {missing[0]}); point --data-dir at the data "
-                        "the run was trained on")  # fmt: skip
+                        "the run was trained on")
     return data.subset([index[p] for p in wanted])

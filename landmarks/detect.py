@@ -90,7 +90,7 @@ def learn_mapping(paths, landmark_boxes: np.ndarray, *, detector: str = "hog") -
             matched.append(box)
     if len(detected) < 3:
         raise UserError(f"the {detector} detector found only {len(detected)} of {len(paths)} "
-                        "training faces; use --detector none or another detector")  # fmt: skip
+                        "training faces; use --detector none or another detector")
     ratios = box_ratios(np.array(detected), np.array(matched))
     median = np.median(ratios, axis=0)
     centre_error = np.abs(ratios[:, :2] - median[:2]) / median[2]  # in units of the crop side
@@ -101,7 +101,7 @@ def learn_mapping(paths, landmark_boxes: np.ndarray, *, detector: str = "hog") -
         "shift_p90": float(np.quantile(centre_error, 0.9)),
         "scale_p90": float(np.expm1(np.quantile(scale_error, 0.9))),
         "fallback_side": float(np.median(np.array(landmark_boxes)[:, 2] / np.array(image_sides))),
-    }  # fmt: skip
+    }
 
 
 def apply_mapping(detected: np.ndarray, mapping: dict) -> np.ndarray:

@@ -26,7 +26,7 @@ from common.errors import UserError
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)  # fmt: skip
+                                allow_abbrev=False)
     p.add_argument("run", help="run folder written by landmarks/train.py")
     add_data_dir_flag(p)
     p.add_argument("--dataset", choices=("ibug68", "muct"), default=None,
@@ -40,7 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="face crops around the true points, or from the face detector")
     p.add_argument("--flip-test", choices=("on", "off"), default=None,
                    help="average each face with its mirror image (default: as the run was "
-                        "trained, its --flip-test)")  # fmt: skip
+                        "trained, its --flip-test)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -60,7 +60,7 @@ def main(argv=None) -> None:
     config = read_landmark_config(run_dir)
     if not (run_dir / "mean_shape.json").exists():
         raise UserError(f"{run_dir} has no mean_shape.json (written by landmarks/train.py since "
-                        "the run folders became self-contained); train it again")  # fmt: skip
+                        "the run folders became self-contained); train it again")
     shape = np.asarray(read_json(run_dir / "mean_shape.json")["points"], np.float32)
     if args.data_dir:
         config["data_dir"] = args.data_dir
@@ -84,17 +84,17 @@ def main(argv=None) -> None:
     if args.boxes == "detector":
         if predictor.box_mapping is None:
             raise UserError(f"{run_dir} has no box_mapping.json (trained with --detector none); "
-                            "use --boxes truth")  # fmt: skip
+                            "use --boxes truth")
         boxes, found = detector_boxes(data, predictor.box_mapping)
         split = f"{split}_detector"
         extra = {f"{split}_detection_rate": float(found.mean())}
     cache = cache_crops(data, predictor.size, progress=not args.quiet, boxes=boxes,
-                        label=f"cropping the {len(data)} faces to score")  # fmt: skip
+                        label=f"cropping the {len(data)} faces to score")
     pred = predict_points(predictor, cache)
     result = score_points(pred, cache, mean_shape=shape, split=split)
     if args.boxes == "detector":
         detected = metrics.nme_per_image(pred, crop_targets(cache), cache.visible,
-                                         cache.eye_points)  # fmt: skip
+                                         cache.eye_points)
         result = {**extra, f"{split}_detected_nme": float(detected[found].mean()), **result}
     print_metrics(run_dir, result)  # before anything is written: a write error loses nothing
     write_figures(pred, cache, mean_shape=shape, split=split, out=out,

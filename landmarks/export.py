@@ -24,12 +24,12 @@ TOLERANCE = 1e-4
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)  # fmt: skip
+                                allow_abbrev=False)
     p.add_argument("run", help="run folder written by landmarks/train.py")
     p.add_argument("--format", choices=FORMATS, default="savedmodel", help="what to write")
     p.add_argument("--out", default=None,
                    help="folder to write into (default: <run>/export); the SavedModel is "
-                        "<out>/savedmodel/, the TFLite file <out>/model.tflite")  # fmt: skip
+                        "<out>/savedmodel/, the TFLite file <out>/model.tflite")
     add_data_dir_flag(p)
     return p.parse_args(argv)
 
@@ -102,10 +102,10 @@ def main(argv=None) -> None:
     out = Path(args.out) if args.out else run_dir / "export"
     out.mkdir(parents=True, exist_ok=True)
     path = (export_savedmodel(model, out / "savedmodel") if args.format == "savedmodel"
-            else export_tflite(model, out / "model.tflite"))  # fmt: skip
+            else export_tflite(model, out / "model.tflite"))
     crops = check_crops(run_dir, int(model.input_shape[1]), args.data_dir)
     difference = float(np.abs(run_exported(path, args.format, crops)
-                              - np.asarray(model(crops, training=False))).max())  # fmt: skip
+                              - np.asarray(model(crops, training=False))).max())
     print(f"wrote {path}; largest difference from the Keras model on {len(crops)} crops: "
           f"{difference:.2e}")
     if difference > TOLERANCE:

@@ -40,7 +40,7 @@ def crop_matrix(x0, y0, side, *, angle=0.0, flip=0.0, ops=np):
         ops.stack([a, b, 0.5 - a * cx - b * cy]),
         ops.stack([c, d, 0.5 - c * cx - d * cy]),
         ops.stack([0.0 * a, 0.0 * a, 1.0 + 0.0 * a]),
-    ])  # fmt: skip
+    ])
 
 
 def box_matrix(box, **kwargs) -> np.ndarray:
@@ -83,12 +83,12 @@ def warp(image: np.ndarray, matrix, size: int) -> np.ndarray:
     if scale * MAX_BILINEAR_SHRINK < 1:
         height, width = image.shape[:2]
         small = (max(1, round(width * scale * MAX_BILINEAR_SHRINK)),
-                 max(1, round(height * scale * MAX_BILINEAR_SHRINK)))  # fmt: skip
+                 max(1, round(height * scale * MAX_BILINEAR_SHRINK)))
         image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
         matrix = matrix @ np.diag([width / small[0], height / small[1], 1.0])
     to_indices = _to_pixel_indices(matrix, size)
     return cv2.warpAffine(np.ascontiguousarray(image), to_indices[:2], (size, size),
-                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
+                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
 def warp_tf(image, matrix, size: int):
@@ -104,7 +104,7 @@ def warp_tf(image, matrix, size: int):
     transform = tf.reshape(inverse, [9])[:8][None]
     return tf.raw_ops.ImageProjectiveTransformV3(
         images=image[None], transforms=transform, output_shape=tf.constant([size, size]),
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")[0]  # fmt: skip
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")[0]
 
 
 def apply_tf(matrix, points):

@@ -67,12 +67,12 @@ def _start_bias(head: str, points: np.ndarray | None, image_size: int):
 
 
 def dense_head(features, num_landmarks: int, *, head: str, image_size: int,
-               initial_points: np.ndarray | None = None):  # fmt: skip
+               initial_points: np.ndarray | None = None):
     """Pooled features [B, F] → points [B, 2K] in [0, 1] through one of ``DENSE_HEADS``."""
     activation = head if head in ("sigmoid", "tanh") else None
     out = layers.Dense(2 * num_landmarks, activation=activation,
                        bias_initializer=_start_bias(head, initial_points, image_size),
-                       name="landmarks")(features)  # fmt: skip
+                       name="landmarks")(features)
     if head == "tanh":
         out = layers.Rescaling(0.5, offset=0.5, name="to_crop_units")(out)
     elif head == "linear-pixels":

@@ -29,11 +29,11 @@ def read_landmark_config(run_dir) -> dict:
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder "
-                        "written by landmarks/train.py")  # fmt: skip
+                        "written by landmarks/train.py")
     config = read_json(run_dir / "config.json")
     if config.get("dataset") not in DATASETS or "image_size" not in config:
         raise UserError(f"{run_dir} is not a landmark run (its config.json has no landmark "
-                        "dataset); give a folder written by landmarks/train.py")  # fmt: skip
+                        "dataset); give a folder written by landmarks/train.py")
     return config
 
 
@@ -60,7 +60,7 @@ class Predictor:
     """A landmark model with its run's crop size, flip test and detector box mapping."""
 
     def __init__(self, model, *, flip_permutation=None, box_mapping: dict | None = None,
-                 batch_size: int = 64):  # fmt: skip
+                 batch_size: int = 64):
         import tensorflow as tf
 
         self.model = model
@@ -85,11 +85,11 @@ class Predictor:
         mapping = read_json(mapping_file) if mapping_file.exists() else None
         permutation = point_spec(config["dataset"], config.get("points")).flip_permutation
         return cls(load_model(run_dir), flip_permutation=permutation if flip else None,
-                   box_mapping=mapping, **kwargs)  # fmt: skip
+                   box_mapping=mapping, **kwargs)
 
     def _forward_all(self, faces: np.ndarray) -> np.ndarray:
         out = [self._forward(faces[i:i + self.batch_size]).numpy()
-               for i in range(0, len(faces), self.batch_size)]  # fmt: skip
+               for i in range(0, len(faces), self.batch_size)]
         return np.concatenate(out).reshape(len(faces), -1, 2)
 
     def faces_and_mirrors(self, crops, permutation) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +112,7 @@ class Predictor:
 
         if self.box_mapping is None:
             raise UserError("the run has no box_mapping.json (trained with --detector none); "
-                            "give the face box")  # fmt: skip
+                            "give the face box")
         found = detect_faces(image, detector=detector or self.box_mapping["detector"])
         return apply_mapping(found, self.box_mapping)
 

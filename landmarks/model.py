@@ -41,7 +41,7 @@ class Preprocess(layers.Layer):
 
 
 def small_cnn(input_shape, *, width: int = 32, pool_last: bool = True,
-              pyramid: bool = False) -> keras.Model:  # fmt: skip
+              pyramid: bool = False) -> keras.Model:
     """A strided 5x5 stem, then four stages (``width`` x 1, 2, 4, 8 channels) of two 3x3
     conv + batch norm + ReLU and a 2x2 pool; ``pool_last=False`` keeps the last stage's map at
     stride 16 (the soft-argmax head needs the resolution more than the pooling); ``pyramid``
@@ -62,7 +62,7 @@ def small_cnn(input_shape, *, width: int = 32, pool_last: bool = True,
 
 
 def build_backbone(name: str, image_size: int, *, weights: str | None, width: int = 32,
-                   spatial: bool = False, pyramid: bool = False) -> tuple[keras.Model, str]:  # fmt: skip
+                   spatial: bool = False, pyramid: bool = False) -> tuple[keras.Model, str]:
     """The feature extractor (``include_top=False``) and its preprocessing mode.
 
     ``width``: the small CNN's first-stage channels; ``spatial``: the small CNN keeps its
@@ -71,7 +71,7 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
     check_choice("backbone", name, BACKBONES)
     if image_size < MIN_IMAGE_SIZE[name]:
         raise ValueError(f"{name} needs images of at least {MIN_IMAGE_SIZE[name]} px, "
-                         f"got {image_size}")  # fmt: skip
+                         f"got {image_size}")
     shape = (image_size, image_size, 3)
     if name == "small_cnn":
         if weights == "imagenet":
@@ -143,7 +143,7 @@ def build_model(
     else:
         x = layers.GlobalAveragePooling2D()(x) if pooling == "avg" else layers.Flatten()(x)
         outputs = dense_head(x, num_landmarks, head=head, image_size=image_size,
-                             initial_points=initial_points)  # fmt: skip
+                             initial_points=initial_points)
     model = keras.Model(inputs, outputs, name=f"landmarks_{backbone}")
     if weights_file is not None and weights_file.suffix == ".keras":
         _load_weights(model, weights_file)
@@ -156,4 +156,4 @@ def _load_weights(model, path: Path) -> None:
     except Exception as exc:  # h5py/Keras raise many types for a damaged or foreign file
         raise UserError(f"--weights {path} cannot be loaded into this {model.name} "
                         f"({type(exc).__name__}); give a weights file of the same "
-                        "architecture") from exc  # fmt: skip
+                        "architecture") from exc

@@ -27,6 +27,7 @@ def card(run_dir: Path) -> str:
     split = read_json(run_dir / "split.json")
     sha = (run_dir / "model.keras.sha256").read_text().split()[0]
     pct = lambda v: f"{100 * v:.2f}%"  # noqa: E731
+    jitter = mapping["training_jitter"]
     rows = [("true-point boxes, flip test (as shipped)", truth["val_nme"],
              truth["val_failure_rate_8"], truth["val_failure_rate_10"])]
     if "val_noflip_nme" in extra:
@@ -53,7 +54,7 @@ to image pixels. File: `model.keras`, inference only (no optimizer), sha256 `{sh
 stride {config['heatmap_stride']}, loss {config['loss']}; Adam {config['lr']}, {config['schedule']}
 schedule over {config['epochs']} epochs, batch {config['batch_size']}; augmentation: box scale
 and shift jitter as far as the {mapping['detector']} detector errs
-({mapping['training_jitter']['scale_jitter']:.2f} / {mapping['training_jitter']['shift_jitter']:.2f}),
+({jitter['scale_jitter']:.2f} / {jitter['shift_jitter']:.2f}),
 rotation up to {config['rotation']:g} degrees, mirror, brightness; seed {config['seed']};
 {timing['train_seconds'] / 60:.0f} minutes of training on a 2-core CPU. Kept: epoch
 {int(truth['best_epoch'])} of {int(truth['epochs_run'])}, by the lowest validation NME.
@@ -84,7 +85,7 @@ training images, these among them). Not for identification or any decision about
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)  # fmt: skip
+                                allow_abbrev=False)
     p.add_argument("run", help="a landmark run folder (evaluated with --boxes detector too)")
     args = p.parse_args(argv)
     from common.runs import write_text

@@ -18,4 +18,4 @@ def check_weights(weights: str | None) -> None:
     if weights in (None, "none", "imagenet") or str(weights).endswith(WEIGHT_SUFFIXES):
         return
     raise ValueError(f"--weights {weights!r}: expected none, imagenet, or a file ending in "
-                     f"{' or '.join(WEIGHT_SUFFIXES)}")  # fmt: skip
+                     f"{' or '.join(WEIGHT_SUFFIXES)}")

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from common.progress import Progress
 from landmarks import geometry
@@ -89,7 +88,7 @@ def cache_crops(
     points[~data.visible] = 0
     return CropCache(images, points, data.visible.copy(), context,
                      list(data.spec.flip_permutation), tuple(data.spec.eye_points),
-                     np.asarray(boxes, np.float32))  # fmt: skip
+                     np.asarray(boxes, np.float32))
 
 
 def face_box_in_cache(cache: CropCache) -> tuple[float, float]:
@@ -161,11 +160,11 @@ def make_dataset(
         centre = cached / 2 + shift_jitter * face_side * s[1:3]
         flip = tf.cast(s[3] > 0, tf.float32)
         image, points = crop(i, centre[0] - side / 2, centre[1] - side / 2, side,
-                             angle=max_angle * s[5], flip=flip)  # fmt: skip
+                             angle=max_angle * s[5], flip=flip)
         visible = all_visible[i]
         points, visible = tf.cond(s[3] > 0, lambda: (tf.gather(points, permutation),
                                                      tf.gather(visible, permutation)),
-                                  lambda: (points, visible))  # fmt: skip
+                                  lambda: (points, visible))
         image = tf.clip_by_value(image * (1.0 + brightness_jitter * s[4]), 0.0, 255.0)
         return image, to_target(points, visible)
 

@@ -44,12 +44,12 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)  # fmt: skip
+                                allow_abbrev=False)
     p.add_argument("run", help="run folder written by landmarks/train.py")
     p.add_argument("images", nargs="+", help="image files or folders of them")
     p.add_argument("--out", default=str(DEFAULT_OUT),
                    help="folder for the .pts files, CSV and overlays (what an earlier run of "
-                        "this script wrote there is replaced)")  # fmt: skip
+                        "this script wrote there is replaced)")
     p.add_argument("--box", type=parse_box, default=None, metavar="X,Y,W,H",
                    help="the face box of a single image (skips detection; the landmark box "
                         "the model was trained on: a square around the face and its jaw)")
@@ -80,7 +80,7 @@ def output_names(files: list[Path]) -> list[str]:
         return all(names.count(n) == 1 for n in names), names
 
     for key in (lambda f: f.stem, lambda f: f.name,
-                lambda f: "_".join(f.resolve().parts[1:]).replace(".", "_")):  # fmt: skip
+                lambda f: "_".join(f.resolve().parts[1:]).replace(".", "_")):
         distinct, names = unique(key)
         if distinct:
             return names
@@ -102,7 +102,7 @@ def draw_overlay(image, boxes, points, path: Path) -> None:
     for i, ((x0, y0, side), pts) in enumerate(zip(boxes, points)):
         # imshow puts pixel centres at integers: continuous coordinates are 0.5 higher
         ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), side, side, fill=False,
-                                   color="#56B4E9", lw=marker / 2))  # fmt: skip
+                                   color="#56B4E9", lw=marker / 2))
         ax.scatter(pts[:, 0] - 0.5, pts[:, 1] - 0.5, s=marker**2, c="#E69F00")
         ax.text(x0, y0, f"face{i}", color="#56B4E9", fontsize=max(8, width / 80), va="bottom")
     ax.axis("off")
@@ -114,7 +114,7 @@ def clear_earlier_outputs(out: Path) -> None:
     for f in out.iterdir():
         if f.is_file() and (f.name == "predictions.csv" or (f.name.endswith(".pts") and
                                                            "_face" in f.name)
-                            or f.name.endswith("_overlay.png")):  # fmt: skip
+                            or f.name.endswith("_overlay.png")):
             f.unlink()
 
 
@@ -133,7 +133,7 @@ def main(argv=None) -> None:
     predictor = Predictor.from_run(args.run, batch_size=args.batch_size)
     if args.box is None and predictor.box_mapping is None:
         raise UserError(f"{args.run} has no box_mapping.json (trained with --detector none); "
-                        "give the face with --box x,y,w,h")  # fmt: skip
+                        "give the face with --box x,y,w,h")
     out = check_writable_folder(args.out)
     clear_earlier_outputs(out)
     rows, no_face, unreadable = [], 0, 0

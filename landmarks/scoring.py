@@ -61,7 +61,7 @@ def plot_grid(cache: CropCache, pred, true, path, count: int = 12) -> None:
         seen = cache.visible[i]
         for pts, colour in ((true[i], TRUTH_COLOUR), (pred[i], PREDICTION_COLOUR)):
             ax.scatter(lo + pts[seen, 0] * side - 0.5, lo + pts[seen, 1] * side - 0.5, s=3,
-                       c=colour)  # fmt: skip
+                       c=colour)
     for ax in axes.flat:
         ax.axis("off")
     fig.suptitle("truth (blue) and prediction (orange)")
@@ -92,7 +92,7 @@ def plot_per_landmark(errors: np.ndarray, baseline: np.ndarray, path) -> None:
 
 
 def score_points(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray,
-                 split: str) -> dict:  # fmt: skip
+                 split: str) -> dict:
     """Metrics of predicted points [N, K, 2] and of the training ``mean_shape`` [K, 2]."""
     true = crop_targets(cache)
     baseline = np.broadcast_to(np.asarray(mean_shape, np.float32), true.shape)
@@ -104,7 +104,7 @@ def score_points(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray,
 
 
 def write_figures(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray, split: str,
-                  out: Path, show_faces: bool = True) -> None:  # fmt: skip
+                  out: Path, show_faces: bool = True) -> None:
     """Each face's NME, the CED curve, the per-landmark error and (where the licence allows)
     a face grid."""
     true = crop_targets(cache)
@@ -113,16 +113,16 @@ def write_figures(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray,
     nme = metrics.nme_per_image(pred, true, seen, eyes)
     write_json(out / f"nme_{split}.json", {"nme": nme})  # per face, for overlaid CED curves
     plot_ced({"model": nme, "mean shape": metrics.nme_per_image(baseline, true, seen, eyes)},
-             out / f"ced_{split}.png")  # fmt: skip
+             out / f"ced_{split}.png")
     plot_per_landmark(metrics.per_landmark_nme(pred, true, seen, eyes),
                       metrics.per_landmark_nme(baseline, true, seen, eyes),
-                      out / f"per_landmark_{split}.png")  # fmt: skip
+                      out / f"per_landmark_{split}.png")
     if show_faces:
         plot_grid(cache, pred, true, out / f"predictions_{split}.png")
 
 
 def evaluate_cache(predictor, cache: CropCache, *, mean_shape: np.ndarray, split: str,
-                   out: Path, show_faces: bool = True) -> dict:  # fmt: skip
+                   out: Path, show_faces: bool = True) -> dict:
     """Metrics of the predictor and of the training ``mean_shape`` on ``cache``; figures in
     ``out``."""
     pred = predict_points(predictor, cache)

@@ -48,7 +48,7 @@ GROUPS = ("heads", "losses", "five")
 FIVE_HEADS = ("sigmoid", "linear-pixels", "soft-argmax")
 FIVE_LOSSES = ("masked_euclidean", "masked_mse")
 METRICS = ["val_nme", "val_failure_rate_8", "val_failure_rate_10", "val_auc_10",
-           "val_mean_shape_nme", "best_epoch"]  # fmt: skip
+           "val_mean_shape_nme", "best_epoch"]
 KEY = ["points", "head", "loss"]
 
 
@@ -79,7 +79,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if "losses" in args.groups and not set(args.heads) & set(DENSE_HEADS):
         p.error("argument --heads: the losses group compares losses on the best Dense head; "
-                f"give at least one of {', '.join(DENSE_HEADS)}")  # fmt: skip
+                f"give at least one of {', '.join(DENSE_HEADS)}")
     return args
 
 
@@ -90,7 +90,7 @@ def config(args, *, points: int, head: str, loss: str, seed: int) -> dict:
              "--image-size", str(args.image_size), "--epochs", str(args.epochs), "--batch-size",
              str(args.batch_size), "--lr", str(args.lr), "--schedule", args.schedule,
              "--detector", "none", "--no-flip-test", "--points", str(points), "--head", head,
-             "--loss", loss, "--seed", str(seed), "--out", str(out), "--quiet"]  # fmt: skip
+             "--loss", loss, "--seed", str(seed), "--out", str(out), "--quiet"]
     return {**vars(train.parse_args(flags)), "data_dir": args.data_dir}
 
 
@@ -127,7 +127,7 @@ def run_comparison(args) -> tuple[dict[str, pd.DataFrame], dict, str | None]:
         failures.update(failed)
     if "heads" not in args.groups:
         runs.pop("heads", None)
-    return runs, failures, dense  # fmt: skip
+    return runs, failures, dense
 
 
 def pooled_nme(runs: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -136,14 +136,14 @@ def pooled_nme(runs: pd.DataFrame) -> dict[str, np.ndarray]:
     for key, rows in runs.groupby(KEY, sort=False):
         label = f"{key[1]} + {key[2]}"
         curves[label] = np.concatenate([read_json(Path(d) / "nme_val.json")["nme"]
-                                        for d in rows["run_dir"]])  # fmt: skip
+                                        for d in rows["run_dir"]])
     return curves
 
 
 def plot_nme(tables: dict[str, pd.DataFrame], path) -> None:
     fig, axes = plt.subplots(1, len(tables), squeeze=False,
                              figsize=(sum(max(2.5, 0.6 * len(t)) for t in tables.values()), 3.8),
-                             width_ratios=[len(t) for t in tables.values()])  # fmt: skip
+                             width_ratios=[len(t) for t in tables.values()])
     for ax, (group, table) in zip(axes[0], tables.items()):
         positions = np.arange(len(table))
         ax.bar(positions, 100 * table["val_nme"], yerr=100 * table["val_nme_std"], capsize=3,
@@ -172,14 +172,14 @@ def plot_ced(runs: dict[str, pd.DataFrame], path, limit: float = 0.15) -> None:
 
 
 def summary_text(tables: dict[str, pd.DataFrame], *, dense: str | None, command: str,
-                 args) -> str:  # fmt: skip
+                 args) -> str:
     intro = {
         "heads": "Every head with the masked Euclidean loss.",
         "losses": f"Every loss on the best Dense head of `heads` (`{dense}`, chosen by its mean "
                   "validation NME) and on soft-argmax.",
         "five": "The 5 points (eye centres, nose tip, mouth corners; NME divided by the distance "
                 "between the eye centres): masked Euclidean vs masked MSE (x and y independent).",
-    }  # fmt: skip
+    }
     parts = [
         f"# Landmarks: head × loss × points, {args.dataset}, {args.backbone}, {args.image_size} "
         f"px, {args.epochs} epochs\n\nProduced by `{command}`. Validation faces (person-disjoint, "
@@ -200,11 +200,11 @@ def main(argv=None) -> None:
     runs, failures, dense = run_comparison(args)
     runs = {group: frame for group, frame in runs.items() if not frame.empty}
     tables = {group: aggregate(frame, KEY, METRICS).sort_values("val_nme", ignore_index=True)
-              for group, frame in runs.items()}  # fmt: skip
+              for group, frame in runs.items()}
     out = Path(args.out)
     write_csv(out / "summary.csv", pd.concat([t.assign(group=g) for g, t in tables.items()]))
     text = summary_text(tables, dense=dense, command=command_line("landmarks/sweep.py", argv),
-                        args=args)  # fmt: skip
+                        args=args)
     write_text(out / "summary.md", text)
     plot_nme(tables, out / "nme.png")
     plot_ced(runs, out / "ced.png")

@@ -23,7 +23,6 @@ from common.cli import (
     number_in,
     positive_float,
     positive_int,
-    print_metrics,
     run_cli,
     train_or_report,
 )
@@ -43,7 +42,7 @@ PRESETS = {
     "gpu": {"backbone": "resnet50", "weights": "imagenet", "image_size": 224, "pooling": "avg",
             "head": "sigmoid", "heatmap_stride": 8, "rotation": 0.0, "schedule": "plateau",
             "epochs": 60, "lr": 2.5e-4, "flip_test": False},
-}  # fmt: skip
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -70,10 +69,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "or 4 (a light decoder with skip connections; small_cnn) (preset)")
     p.add_argument("--rotation", type=number_in(float, 0, 90),
                    help="training augmentation: turn each face by up to this many degrees, "
-                        "points with the pixels (preset)")  # fmt: skip
+                        "points with the pixels (preset)")
     p.add_argument("--points", type=int, choices=POINT_COUNTS, default=None,
                    help="the data set's own markup (68 for ibug68, 76 for muct; the default) "
-                        "or 5: eye centres, nose tip, mouth corners")  # fmt: skip
+                        "or 5: eye centres, nose tip, mouth corners")
     p.add_argument("--width", type=positive_int, default=32,
                    help="small_cnn: channels of its first stage (doubling in each of four)")
     p.add_argument("--loss", choices=LOSS_NAMES, default="masked_euclidean", help="loss")
@@ -86,23 +85,23 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "after 12; cosine: decay to 0 over --epochs, no early stop (preset)")
     p.add_argument("--flip-test", action=argparse.BooleanOptionalAction,
                    help="score (and predict) the average of each face and its mirror image "
-                        "(preset)")  # fmt: skip
+                        "(preset)")
     p.add_argument("--no-augment", action="store_true", help="no jitter, flip or brightness")
     p.add_argument("--detector", choices=("hog", "cnn", "none"), default="hog",
                    help="face detector whose box → crop mapping is learned on the training faces "
                         "(box_mapping.json, for predict.py and evaluate.py --boxes detector); "
-                        "training jitters the box as far as that detector errs")  # fmt: skip
+                        "training jitters the box as far as that detector errs")
     p.add_argument("--strategy", choices=["default", "mirrored"], default="default",
                    help="mirrored: tf.distribute.MirroredStrategy over all local GPUs")
     add_run_flags(p, out_help="run folder (default: results/landmarks/<dataset>-<backbone>-"
-                              "<size>px)")  # fmt: skip
+                              "<size>px)")
     args = p.parse_args(argv)
     for key, value in PRESETS[args.preset].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     if args.image_size < MIN_IMAGE_SIZE[args.backbone]:
         p.error(f"argument --image-size: {args.backbone} needs at least "
-                f"{MIN_IMAGE_SIZE[args.backbone]} px, got {args.image_size}")  # fmt: skip
+                f"{MIN_IMAGE_SIZE[args.backbone]} px, got {args.image_size}")
     try:
         check_weights(args.weights)
     except ValueError as exc:
@@ -129,7 +128,7 @@ def learn_box_mapping(train_set, run_dir, *, detector: str, jitter: dict) -> dic
         print(f"warning: no box mapping ({exc})", file=sys.stderr)
         return jitter
     print(f"{detector} detector: {mapping['detected']} of {mapping['faces']} training faces found",
-          file=sys.stderr)  # fmt: skip
+          file=sys.stderr)
     jitter = {"scale_jitter": max(jitter["scale_jitter"], mapping["scale_p90"]),
               "shift_jitter": max(jitter["shift_jitter"], mapping["shift_p90"])}
     write_json(Path(run_dir) / "box_mapping.json", {**mapping, "training_jitter": jitter})
@@ -147,7 +146,7 @@ def learning_rate(config: dict, steps_per_epoch: int):
         keras.callbacks.ReduceLROnPlateau("val_nme", factor=0.5, patience=5, mode="min",
                                           min_lr=1e-6),
         keras.callbacks.EarlyStopping("val_nme", patience=12, mode="min"),
-    ]  # fmt: skip
+    ]
 
 
 def run(config: dict) -> dict:
@@ -170,11 +169,11 @@ def run(config: dict) -> dict:
                         f"{config['batch_size']}; lower --batch-size or --val-fraction")
     run_dir = start_run(config["out"], config, overwrite=config.get("overwrite", False))
     write_json(run_dir / "data_report.json", {"left_out": train_set.left_out,
-                                              "skipped": train_set.skipped})  # fmt: skip
+                                              "skipped": train_set.skipped})
     write_json(run_dir / "split.json", {
         "paths": "relative to the data root",
         "train": relative_paths(train_set, config.get("data_dir")),
-        "val": relative_paths(val_set, config.get("data_dir"))})  # fmt: skip
+        "val": relative_paths(val_set, config.get("data_dir"))})
     lifecycle.set_seed(config["seed"])
     size, batch, progress = config["image_size"], config["batch_size"], not config.get("quiet")
     train_cache = cache_crops(train_set, size, progress=progress,
@@ -191,20 +190,20 @@ def run(config: dict) -> dict:
         return make_dataset(train_cache, image_size=size, batch_size=batch, training=True,
                             seed=config["seed"], epochs=config["epochs"], first_epoch=first_epoch,
                             augment=not config["no_augment"], rotation=config["rotation"],
-                            **jitter)  # fmt: skip
+                            **jitter)
 
     strategy = (tf.distribute.MirroredStrategy() if config["strategy"] == "mirrored"
-                else tf.distribute.get_strategy())  # fmt: skip
+                else tf.distribute.get_strategy())
     with strategy.scope():
         model = build_model(train_set.spec.num_points, size, backbone=config["backbone"],
                             weights=config["weights"], head=config["head"],
                             pooling=config["pooling"], width=config["width"],
                             heatmap_stride=config["heatmap_stride"],
-                            initial_points=start_shape)  # fmt: skip
+                            initial_points=start_shape)
         steps = steps_per_epoch(train_cache, batch)
         rate, schedule = learning_rate(config, steps)
         model.compile(optimizer=keras.optimizers.Adam(rate), loss=LOSSES[config["loss"]],
-                      metrics=[NME(train_set.spec.eye_points)])  # fmt: skip
+                      metrics=[NME(train_set.spec.eye_points)])
     best, history = lifecycle.fit_and_record(
         model, train_batches, make_dataset(val_cache, image_size=size, batch_size=batch,
                                            training=False),
@@ -212,11 +211,11 @@ def run(config: dict) -> dict:
         monitor="val_nme", mode="min", seed=config["seed"], callbacks=schedule,
         quiet=not progress, curves=("loss", "nme"),
         title=f"{config['dataset']}: {config['backbone']}, {config['head']} head, {size} px",
-    )  # fmt: skip
+    )
     flip = train_set.spec.flip_permutation if config["flip_test"] else None
     metrics = evaluate_cache(Predictor(best, flip_permutation=flip), val_cache,
                              mean_shape=start_shape, split="val", out=run_dir,
-                             show_faces=train_set.spec.show_faces)  # fmt: skip
+                             show_faces=train_set.spec.show_faces)
     metrics["best_epoch"] = int(history["best_epoch"].iloc[0])
     metrics["epochs_run"] = len(history)
     return lifecycle.finish(run_dir, metrics)

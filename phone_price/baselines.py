@@ -23,7 +23,7 @@ BASELINES = {
     "hist_gb": [HistGradientBoostingClassifier(learning_rate=lr, max_leaf_nodes=leaves,
                                                random_state=0)
                 for lr in (0.05, 0.1) for leaves in (15, 31)],
-}  # fmt: skip
+}
 
 
 def fit_baseline(name: str, xs: dict, ys: dict):

@@ -19,15 +19,15 @@ import numpy as np
 import pandas as pd
 
 from common.cli import HelpFormatter, add_data_dir_flag, command_line, positive_int, run_cli
-from phone_price.normalization import MODES, apply_normalization, fit_normalization
-from common.plotting import save_figure
 from common.data import sha256_of
+from common.plotting import save_figure
 from common.runs import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from phone_price import train
 from phone_price.baselines import BASELINES, fit_baseline
 from phone_price.data import load_labeled, split_indices
 from phone_price.metrics import scores
+from phone_price.normalization import MODES, apply_normalization, fit_normalization
 
 METRICS = ["val_accuracy", "test_accuracy", "test_macro_f1", "test_mae", "test_far_error_rate"]
 # Candidates for the best configuration: `python phone_price/train.py` with these flags.
@@ -45,7 +45,7 @@ CANDIDATES = {
     "ordinal-64-per-feature": ["--head", "ordinal", "--normalization", "per-feature", "--hidden",
                                "64", "--optimizer", "adam", "--lr", "0.001", "--epochs", "300",
                                "--l2", "1e-4"],
-}  # fmt: skip
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -82,7 +82,7 @@ def configs(args) -> list[dict]:
                 config = vars(train.parse_args([*flags, "--seed", str(seed), "--quiet",
                                                 "--out", str(out)]))
                 grid.append({**config, **data})
-    return grid  # fmt: skip
+    return grid
 
 
 def model_name(row) -> str:

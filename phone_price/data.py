@@ -17,7 +17,7 @@ FEATURES = [
     "battery_power", "blue", "clock_speed", "dual_sim", "fc", "four_g", "int_memory", "m_dep",
     "mobile_wt", "n_cores", "pc", "px_height", "px_width", "ram", "sc_h", "sc_w", "talk_time",
     "three_g", "touch_screen", "wifi",
-]  # fmt: skip
+]
 LABEL = "price_range"
 ID = "id"
 CLASSES = ["low", "medium", "high", "very high"]
@@ -45,11 +45,11 @@ def load_labeled(csv=None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     path = Path(csv) if csv else phone_price_path("train", data_dir)
     if csv and not path.is_file():
         raise UserError(f"--csv {path} not found; give the path of a CSV in Kaggle's format "
-                        f"({', '.join(FEATURES[:3])}, …, {LABEL})")  # fmt: skip
+                        f"({', '.join(FEATURES[:3])}, …, {LABEL})")
     x, y = features_and_labels(read_phone_csv(path))
     if len(np.unique(y)) < 2:
         raise UserError(f"{path} has only price range {y[0]}; a classifier needs at least two "
-                        "classes (its test accuracy would be 1.0 by construction)")  # fmt: skip
+                        "classes (its test accuracy would be 1.0 by construction)")
     return x, y
 
 
@@ -137,17 +137,17 @@ def read_phone_csv(path, *, labeled: bool = True):
         if out_of_range.any():
             row = int(np.flatnonzero(out_of_range.to_numpy())[0])
             raise UserError(f"{path}, line {row + 2}, column {ID}: {frame[ID].iloc[row]!r} is "
-                            "not a valid id; ids must be whole numbers from 0 up")  # fmt: skip
+                            "not a valid id; ids must be whole numbers from 0 up")
         not_whole = ids != ids.round()
         if not_whole.any():
             row = int(np.flatnonzero(not_whole.to_numpy())[0])
             raise UserError(f"{path}, line {row + 2}, column {ID}: {frame[ID].iloc[row]!r} is "
-                            "not a whole number; ids must be integers")  # fmt: skip
+                            "not a whole number; ids must be integers")
         repeated = ids.duplicated()
         if repeated.any():
             row = int(np.flatnonzero(repeated.to_numpy())[0])
             raise UserError(f"{path}, line {row + 2}, column {ID}: id {int(ids.iloc[row])} "
-                            "appears twice; ids must be unique")  # fmt: skip
+                            "appears twice; ids must be unique")
         numeric[ID] = ids.astype(int)
     with np.errstate(over="ignore"):  # the model computes in float32: 1e300 is inf there
         infinite = ~np.isfinite(numeric[FEATURES].to_numpy(np.float64).astype(np.float32))
@@ -155,7 +155,7 @@ def read_phone_csv(path, *, labeled: bool = True):
         row, col = np.argwhere(infinite)[0]
         raise UserError(f"{path}, line {row + 2}, column {FEATURES[col]}: "
                         f"{frame[FEATURES[col]].iloc[row]!r} is not a finite float32 number; "
-                        "every feature must be finite and below 3.4e38")  # fmt: skip
+                        "every feature must be finite and below 3.4e38")
     return numeric[expected]
 
 

@@ -63,7 +63,7 @@ def predict_file(run_dir: Path, csv_path, output):
     frame = read_phone_csv(csv_path, labeled=False)
     if Path(output).is_dir():
         raise UserError(f"--output {output} is a folder; give the path of the CSV file to write "
-                        f"(e.g. {Path(output) / 'predictions.csv'})")  # fmt: skip
+                        f"(e.g. {Path(output) / 'predictions.csv'})")
     check_writable_folder(Path(output).parent)
     model, stats = load_run(run_dir)
     x = apply_normalization(frame[FEATURES].to_numpy(np.float32), stats)
@@ -92,11 +92,11 @@ def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) 
         if not Path(config["csv"]).is_file() or sha256_of(config["csv"]) != config["csv_sha256"]:
             raise UserError(f"{config['csv']} is not the file {run_dir} was trained on (its "
                             "sha256 differs, or it is gone); the recorded split rows would "
-                            "point at other phones: train again on the new file")  # fmt: skip
+                            "point at other phones: train again on the new file")
     x, y = load_labeled(config.get("csv"), data_dir or config.get("data_dir"))
     if max(int(v.max()) for v in rows.values() if len(v)) >= len(y):
         raise UserError(f"{run_dir}/split.json names rows the data does not have ({len(y)} "
-                        "rows); train again on this file")  # fmt: skip
+                        "rows); train again on this file")
     model, stats = load_run(run_dir)
     x_train = apply_normalization(x[rows["train"]], stats)
     x_eval = apply_normalization(x[rows[split]], stats)
@@ -118,7 +118,7 @@ def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) 
         {"model": [run_dir.name, "logistic regression"],
          "accuracy": [result[f"{split}_accuracy"], result[f"{split}_logreg_accuracy"]],
          "macro F1": [result[f"{split}_macro_f1"], result[f"{split}_logreg_macro_f1"]]}
-    )  # fmt: skip
+    )
     text = (
         f"# {run_dir.name}: {split} split ({len(y_eval)} rows)\n\n"
         f"Same rows and normalization ({stats['mode']}) for both models.\n\n"
@@ -134,11 +134,11 @@ def check_phone_run(run_dir: Path) -> dict:
     """The run's config.json, or one line saying the folder is not a phone-price run."""
     if not (run_dir / "config.json").exists():
         raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder written "
-                        "by phone_price/train.py")  # fmt: skip
+                        "by phone_price/train.py")
     config = read_json(run_dir / "config.json")
     if "normalization" not in config or "head" not in config or "dataset" in config:
         raise UserError(f"{run_dir} is not a phone-price run; give a folder written by "
-                        "phone_price/train.py")  # fmt: skip
+                        "phone_price/train.py")
     return config
 
 

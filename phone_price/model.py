@@ -66,7 +66,7 @@ class OrdinalThresholds(layers.Layer):
     def build(self, input_shape):
         start = np.linspace(1.0, -1.0, self.num_classes - 1)  # decreasing: P(y>0) > P(y>1) …
         self.biases = self.add_weight(shape=(self.num_classes - 1,), name="biases",
-                                      initializer=keras.initializers.Constant(start))  # fmt: skip
+                                      initializer=keras.initializers.Constant(start))
 
     def call(self, score):
         return score + self.biases
@@ -108,7 +108,7 @@ def build_model(
         loss, metrics = "binary_crossentropy", [OrdinalAccuracy()]
     model = keras.Model(inputs, outputs, name=f"phone_price_{head}")
     opt = (keras.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=True)
-           if optimizer == "sgd" else keras.optimizers.Adam(learning_rate=lr))  # fmt: skip
+           if optimizer == "sgd" else keras.optimizers.Adam(learning_rate=lr))
     model.compile(optimizer=opt, loss=loss, metrics=metrics)
     return model
 

@@ -24,15 +24,19 @@ from common.cli import (
     number_in,
     positive_float,
     positive_int,
-    print_metrics,
     run_cli,
     train_or_report,
 )
-from phone_price.normalization import MODES, apply_normalization, fit_normalization, save_normalization
 from common.data import sha256_of
 from common.paths import repo_path
 from common.runs import finish_run, start_run, write_json
 from phone_price.data import load_labeled, split_indices
+from phone_price.normalization import (
+    MODES,
+    apply_normalization,
+    fit_normalization,
+    save_normalization,
+)
 
 RESULTS = repo_path("results", "phone_price")
 
@@ -44,11 +48,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 allow_abbrev=False)
     p.add_argument("--csv", default=None,
                    help="your labeled CSV (Kaggle's 20 columns + price_range); default: Kaggle's "
-                        "train.csv under the data root")  # fmt: skip
+                        "train.csv under the data root")
     p.add_argument("--head", choices=HEADS, default="classification",
                    help="softmax + cross-entropy, 1 linear neuron + MSE, or ordinal (CORAL)")
     p.add_argument("--normalization", choices=MODES, default="global",
-                   help="input scaling fitted on the training split (see phone_price/normalization.py)")
+                   help="input scaling fitted on the training split "
+                        "(see phone_price/normalization.py)")
     p.add_argument("--epochs", type=positive_int, default=200, help="training epochs")
     p.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
@@ -67,7 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cv", type=non_negative_int, default=0,
                    help="K>1: stratified K-fold on the non-test rows, report mean ± std")
     add_run_flags(p, out_help="run folder (default: results/phone_price/<head>-<normalization>-"
-                              "seed<seed>)")  # fmt: skip
+                              "seed<seed>)")
     args = p.parse_args(argv)
     if args.cv == 1:
         p.error("argument --cv: must be 0 (off) or at least 2, got 1")
@@ -75,7 +80,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.csv:  # the file's content, not its name, is part of the run's identity
         if not Path(args.csv).is_file():
             p.error(f"argument --csv: {args.csv} not found; give the path of a CSV in Kaggle's "
-                    f"format (battery_power, blue, …, price_range)")  # fmt: skip
+                    f"format (battery_power, blue, …, price_range)")
         args.csv_sha256 = sha256_of(args.csv)
     if args.out is None:
         args.out = str(RESULTS / f"{args.head}-{args.normalization}-seed{args.seed}")
@@ -108,17 +113,17 @@ def train_and_score(config: dict, x, y, rows: dict, run_dir) -> dict:
     batches, steps = lifecycle.shuffled_batches(
         xs["train"], targets(ys["train"], head), batch_size=config["batch_size"],
         seed=config["seed"], epochs=config["epochs"],
-    )  # fmt: skip
+    )
     stopping = ([keras.callbacks.EarlyStopping("val_accuracy", mode="max",
                                                patience=config["patience"])]
-                if config["patience"] else [])  # fmt: skip
+                if config["patience"] else [])
     best, history = lifecycle.fit_and_record(
         model, batches, (xs["val"], targets(ys["val"], head)), run_dir,
         epochs=config["epochs"], steps_per_epoch=steps, monitor="val_accuracy", mode="max",
         seed=config["seed"], callbacks=stopping, quiet=config.get("quiet", False),
         curves=("loss", "accuracy"),
         title=f"phone price: {head} head, {config['normalization']} normalization",
-    )  # fmt: skip
+    )
     metrics = {}
     for split in rows:
         metrics.update(scores(ys[split], predict_classes(best, xs[split]), prefix=f"{split}_"))
@@ -139,7 +144,7 @@ def cross_validate(config: dict, x, y, rows: dict, run_dir) -> dict:
         fold_rows = {"train": dev[train], "val": dev[val], "test": rows["test"]}
         print(f"fold {k + 1}/{config['cv']}", file=sys.stderr)
         per_fold.append(train_and_score({**config, "fold": k}, x, y, fold_rows,
-                                        run_dir / f"fold{k}"))  # fmt: skip
+                                        run_dir / f"fold{k}"))
     frame = pd.DataFrame(per_fold)
     metrics = {}
     for name in ["val_accuracy", "val_macro_f1", "test_accuracy", "test_macro_f1"]:
@@ -153,7 +158,7 @@ def run(config: dict) -> dict:
     """Train one configuration (a dict of the flags) and return its metrics."""
     x, y = load_labeled(config.get("csv"), config.get("data_dir"))
     rows = split_indices(y, seed=config["seed"], test_size=config["test_size"],
-                         val_size=config["val_size"])  # fmt: skip
+                         val_size=config["val_size"])
     if config.get("cv", 0) > 1:
         return cross_validate(config, x, y, rows, config["out"])
     return train_and_score(config, x, y, rows, config["out"])

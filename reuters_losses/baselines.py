@@ -31,7 +31,7 @@ BASELINES = {  # name: (input representation, grid of models)
     "logistic regression, multi-hot": ("multi-hot",
                                        [LogisticRegression(C=c, max_iter=3000) for c in C_GRID]),
     "linear SVM, TF-IDF": ("tfidf", [LinearSVC(C=c, max_iter=20000) for c in C_GRID]),
-}  # fmt: skip
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -73,7 +73,7 @@ def run(args) -> pd.DataFrame:
         inputs = {}
         for mode in ("multi-hot", "tfidf"):
             x_fit, x_rest = vectorize(fit_wires, [train_wires[i] for i in val] + test_wires,
-                                      num_words=args.num_words, mode=mode)  # fmt: skip
+                                      num_words=args.num_words, mode=mode)
             inputs[mode] = {"train": x_fit, "val": x_rest[:len(val)], "test": x_rest[len(val):]}
         for name in BASELINES:
             rows.append({**fit_and_score(name, inputs, labels), "seed": seed})

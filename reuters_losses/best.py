@@ -31,7 +31,7 @@ CANDIDATES = {
                      "adam", "--lr", "0.0005", "--batch-size", "32", "--epochs", "30"],
     "tfidf-linear": ["--inputs", "tfidf", "--hidden", "none", "--optimizer", "adam", "--lr",
                      "0.003", "--batch-size", "32", "--epochs", "30"],
-}  # fmt: skip
+}
 METRICS = ["val_accuracy", "test_accuracy", "test_macro_f1", "test_top3_accuracy", "best_epoch"]
 
 

@@ -84,7 +84,7 @@ def vectorize(train_wires, test_wires, *, num_words: int, mode: str = "multi-hot
 
     tfidf = TfidfTransformer(sublinear_tf=True).fit(word_counts(train_wires, num_words))
     return tuple(tfidf.transform(word_counts(w, num_words)).toarray().astype(np.float32)
-                 for w in (train_wires, test_wires))  # fmt: skip
+                 for w in (train_wires, test_wires))
 
 
 def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
@@ -93,7 +93,7 @@ def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
 
 def load_word_index(data_dir=None) -> dict[str, int]:
     path = fetch("reuters/reuters_word_index.json", _ORIGIN + "reuters_word_index.json",
-                 WORD_INDEX_SHA256, data_dir)  # fmt: skip
+                 WORD_INDEX_SHA256, data_dir)
     return json.loads(path.read_text())
 
 
@@ -112,7 +112,7 @@ def load_reuters(data_dir=None, num_words: int = 1000, inputs: str = "multi-hot"
         "x_train": x_train, "y_train": one_hot(y_train),
         "x_test": x_test, "y_test": one_hot(y_test),
         "labels_train": y_train, "labels_test": y_test,
-    }  # fmt: skip
+    }
 
 
 def validation_rows(labels_train: np.ndarray, *, seed: int, fraction: float = 0.1):
@@ -121,7 +121,7 @@ def validation_rows(labels_train: np.ndarray, *, seed: int, fraction: float = 0.
 
     rows = np.arange(len(labels_train))
     fit, val = train_test_split(rows, test_size=fraction, stratify=labels_train,
-                                random_state=seed)  # fmt: skip
+                                random_state=seed)
     return np.sort(fit), np.sort(val)
 
 

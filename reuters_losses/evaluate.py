@@ -46,11 +46,11 @@ def main(argv=None) -> None:
     run_dir = Path(args.run)
     if not (run_dir / "config.json").exists():
         raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder written "
-                        "by reuters_losses/train.py")  # fmt: skip
+                        "by reuters_losses/train.py")
     config = read_json(run_dir / "config.json")
     if "num_words" not in config or "activation" not in config:
         raise UserError(f"{run_dir} is not a Reuters run; give a folder written by "
-                        "reuters_losses/train.py")  # fmt: skip
+                        "reuters_losses/train.py")
     model_path = saved_model_path(run_dir, "reuters_losses/train.py")
     import keras
     import pandas as pd
@@ -72,11 +72,11 @@ def main(argv=None) -> None:
 
     cm = confusion_matrix(labels, outputs.argmax(axis=1), labels=range(NUM_CLASSES))
     plot_confusion_matrix(cm, list(range(NUM_CLASSES)), out / "confusion.png",
-                          title=f"{config['activation']} + {config['loss']}")  # fmt: skip
+                          title=f"{config['activation']} + {config['loss']}")
     table = pd.DataFrame([result]).to_markdown(index=False, floatfmt=".4f")
     confused = most_confused(cm, args.top).to_markdown(index=False)
     text = (f"# {run_dir.name} on the test split ({len(labels)} wires)\n\n{table}\n\n"
-            f"Most confused topic pairs:\n\n{confused}\n")  # fmt: skip
+            f"Most confused topic pairs:\n\n{confused}\n")
     write_text(out / "evaluation.md", text)
     print(text)
 

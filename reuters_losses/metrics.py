@@ -19,4 +19,4 @@ def scores(labels: np.ndarray, outputs: np.ndarray, prefix: str = "test_") -> di
                                             labels=np.arange(NUM_CLASSES), zero_division=0)),
         f"{prefix}top3_accuracy": float(top_k_accuracy_score(labels, outputs, k=3,
                                                              labels=np.arange(NUM_CLASSES))),
-    }  # fmt: skip
+    }

@@ -28,7 +28,7 @@ from reuters_losses.options import (  # noqa: F401  (the names, for importers)
 )
 
 OPTIMIZERS = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam,
-              "rmsprop": keras.optimizers.RMSprop}  # fmt: skip
+              "rmsprop": keras.optimizers.RMSprop}
 assert tuple(OPTIMIZERS) == OPTIMIZER_NAMES
 OUTPUT_LAYER = "topic"
 
@@ -51,7 +51,7 @@ class RescaledMSE(keras.losses.Loss):
 
 
 def make_loss(name: str, *, rescale_k: float = RESCALE_K, rescale_m: float = RESCALE_M,
-              label_smoothing: float = 0.0):  # fmt: skip
+              label_smoothing: float = 0.0):
     check_choice("loss", name, LOSSES)
     if name == "rescaled_mse":
         return RescaledMSE(rescale_k, rescale_m)
@@ -89,7 +89,7 @@ def build_model(
                   loss=make_loss(loss, rescale_k=rescale_k, rescale_m=rescale_m,
                                  label_smoothing=label_smoothing),
                   metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-                  )  # fmt: skip
+                  )
     return model
 
 

@@ -32,13 +32,13 @@ METRICS = {
     "honest": ["val_accuracy", "test_accuracy", "test_macro_f1", "test_top3_accuracy",
                "train_accuracy", "best_epoch", "last_val_accuracy"],
     "homework": ["val_accuracy", "train_accuracy", "val_loss", "train_loss"],
-}  # fmt: skip
+}
 FIRST_LINE = {
     "honest": "Honest protocol: 10% of the training wires (stratified, seeded) choose the kept "
               "checkpoint; Keras' 2,246 test wires are scored once, on it (`test_*`).",
     "homework": "**Homework protocol (leaky, for reproduction only): the test split is the "
                 "validation data; figures are of the final epoch, nothing chosen on them.**",
-}  # fmt: skip
+}
 
 
 def parse_pair(text: str) -> tuple[str, str]:
@@ -62,7 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_sweep_flags(p)
     p.add_argument("--out", default=None,
                    help="sweep folder (default: results/reuters_losses/<optimizer>-<epochs>ep, "
-                        "with -homework for that protocol)")  # fmt: skip
+                        "with -homework for that protocol)")
     args = p.parse_args(argv)
     if args.out is None:
         suffix = "-homework" if args.protocol == "homework" else ""
@@ -151,14 +151,14 @@ def summarize(runs: pd.DataFrame, majority: tuple[int, float], out: Path, comman
     write_csv(out / "summary.csv", table)
 
     shown = pd.DataFrame({"rank": range(1, len(table) + 1), "activation": table["activation"],
-                          "loss": table["loss"], "seeds": table["seeds"]})  # fmt: skip
+                          "loss": table["loss"], "seeds": table["seeds"]})
     for name in metrics:
         shown[name] = mean_std(table, name, digits=4 if "loss" in name else 1 if "epoch" in name
-                               else 3)  # fmt: skip
+                               else 3)
     topic, accuracy = majority
     key = "test_accuracy" if protocol == "honest" else "val_accuracy"
     baseline = {"rank": "", "activation": "majority class", "loss": f"(always topic {topic})",
-                "seeds": "", key: f"{accuracy:.3f}"}  # fmt: skip
+                "seeds": "", key: f"{accuracy:.3f}"}
     shown = pd.concat([shown, pd.DataFrame([baseline])], ignore_index=True).fillna("")
     first = table.iloc[0]
     text = (

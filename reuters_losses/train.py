@@ -23,7 +23,6 @@ from common.cli import (
     number_in,
     positive_float,
     positive_int,
-    print_metrics,
     run_cli,
     train_or_report,
 )
@@ -43,7 +42,7 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", choices=PROTOCOLS, default="honest",
                    help="honest: validation carved from the training wires; homework: the test "
                         "split doubles as validation, final-epoch figures (leaky, for "
-                        "reproducing the homework only)")  # fmt: skip
+                        "reproducing the homework only)")
     p.add_argument("--val-fraction", type=fraction, default=0.1,
                    help="honest protocol: share of the training wires held out for validation")
     p.add_argument("--epochs", type=positive_int, default=20, help="training epochs")
@@ -76,7 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--loss", choices=LOSSES, default="categorical_crossentropy", help="loss")
     add_training_flags(p)
     add_run_flags(p, out_help="run folder (default: results/reuters_losses/runs/<optimizer>-"
-                              "<epochs>ep/<activation>-<loss>-seed<seed>)")  # fmt: skip
+                              "<epochs>ep/<activation>-<loss>-seed<seed>)")
     p.add_argument("--decode", type=positive_int, default=0, metavar="N",
                    help="print the first N training wires as words and their topic, then exit")
     args = p.parse_args(argv)
@@ -101,7 +100,7 @@ def run(config: dict, data: dict | None = None) -> dict:
 
     data = data or load_reuters(config.get("data_dir"), config["num_words"], config["inputs"])
     splits = protocol_splits(data, protocol=config["protocol"], seed=config["seed"],
-                             val_fraction=config["val_fraction"])  # fmt: skip
+                             val_fraction=config["val_fraction"])
     run_dir = start_run(config["out"], config, overwrite=config.get("overwrite", False))
     lifecycle.set_seed(config["seed"])
     model = build_model(
@@ -109,7 +108,7 @@ def run(config: dict, data: dict | None = None) -> dict:
         hidden=config["hidden"], dropout=config["dropout"], optimizer=config["optimizer"],
         lr=config["lr"], rescale_k=config["rescale_k"], rescale_m=config["rescale_m"],
         label_smoothing=config["label_smoothing"],
-    )  # fmt: skip
+    )
     x_train, y_train, _ = splits["train"]
     batches, steps = lifecycle.shuffled_batches(x_train, y_train, batch_size=config["batch_size"],
                                                 seed=config["seed"], epochs=config["epochs"])
@@ -121,7 +120,7 @@ def run(config: dict, data: dict | None = None) -> dict:
         seed=config["seed"], callbacks=[OutputGradientNorm(x_train[fixed], y_train[fixed])],
         quiet=config.get("quiet", False), curves=("loss", "accuracy"),
         title=f"{config['activation']} + {config['loss']}, {config['optimizer']}",
-    )  # fmt: skip
+    )
     metrics = {}
     for split in ("train", "val"):
         x, y, _ = splits[split]
@@ -133,7 +132,7 @@ def run(config: dict, data: dict | None = None) -> dict:
     metrics.update({"best_epoch": int(history["best_epoch"].iloc[0]),
                     "last_train_accuracy": last["accuracy"],
                     "last_val_accuracy": last["val_accuracy"],
-                    "last_grad_norm": last["grad_norm"]})  # fmt: skip
+                    "last_grad_norm": last["grad_norm"]})
     return lifecycle.finish(run_dir, metrics)
 
 

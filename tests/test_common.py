@@ -10,9 +10,9 @@ import pytest
 
 from common.data import data_root, fetch
 from common.errors import UserError
-from phone_price.normalization import apply_normalization, fit_normalization
 from common.runs import finish_run, is_complete, write_json
 from common.sweep import aggregate, mean_std
+from phone_price.normalization import apply_normalization, fit_normalization
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_run_cli_turns_data_and_permission_errors_into_one_line(capsys):
 
     for main, code, message in [(bad_data, 2, "error: x.csv is missing"),
                                 (no_permission, 2, "cannot write /ro/metrics.json"),
-                                (interrupted, 130, "run the same command again")]:  # fmt: skip
+                                (interrupted, 130, "run the same command again")]:
         with pytest.raises(SystemExit) as exit_:
             run_cli(main, [])
         err = capsys.readouterr().err
@@ -158,7 +158,7 @@ def test_number_types_name_the_range():
     assert positive_int("3") == 3 and fraction("0.5") == 0.5 and dropout_rate("0") == 0.0
     for parse, text, message in [(positive_int, "0", "[1, inf)"), (fraction, "1", "(0, 1)"),
                                  (dropout_rate, "1.5", "[0, 1)"), (fraction, "nan", "(0, 1)"),
-                                 (positive_int, "x", "expected a int")]:  # fmt: skip
+                                 (positive_int, "x", "expected a int")]:
         with pytest.raises(argparse.ArgumentTypeError, match=re.escape(message)):
             parse(text)
     assert layer_sizes("64,32") == [64, 32] and layer_sizes("none") == []

@@ -68,7 +68,7 @@ def test_a_second_process_is_refused_while_the_first_holds_the_folder(tmp_path):
         start_run({str(tmp_path)!r}, {{"seed": 0}})
         print("locked", flush=True)
         time.sleep(30)
-    """)], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(UserError, match="another process is running"):
@@ -130,7 +130,7 @@ def test_phone_evaluate_refuses_a_run_whose_csv_changed(tmp_path):
     run.mkdir()
     (run / "config.json").write_text(json.dumps({
         "csv": str(csv), "csv_sha256": "0" * 64, "head": "classification",
-        "normalization": "global", "versions": {}}))  # fmt: skip
+        "normalization": "global", "versions": {}}))
     (run / "split.json").write_text(json.dumps({"train": [0], "val": [1], "test": [2]}))
     with pytest.raises(UserError, match="not the file"):
         evaluate.evaluate(run, "test")

@@ -11,8 +11,8 @@ from landmarks.datasets import (
     FIVE_FLIP,
     IBUG_FLIP,
     MUCT_FLIP,
-    MUCT_PUPILS,
     MUCT_ORIGIN,
+    MUCT_PUPILS,
     LandmarkSet,
     five_points,
     from_file_convention,
@@ -67,7 +67,7 @@ def test_flip_matches_muct_mirrored_rows(data_dir):
         seen = visible[k][MUCT_FLIP] & (mirrored[k] != 0).any(-1)
         np.testing.assert_allclose(flipped[seen] * scale,
                                    from_file_convention(mirrored[k], MUCT_ORIGIN)[seen],
-                                   atol=0.11)  # fmt: skip
+                                   atol=0.11)
 
 
 @pytest.mark.parametrize("permutation", [MUCT_FLIP, IBUG_FLIP], ids=["muct", "ibug68"])
@@ -108,7 +108,7 @@ def test_five_point_flip_agrees_with_muct_mirrored_rows(data_dir):
     def derived(points):
         units = from_file_convention(points, MUCT_ORIGIN) / scale
         data = LandmarkSet([""] * len(points), units, np.ones(points.shape[:2], bool),
-                           [""] * len(points), "muct")  # fmt: skip
+                           [""] * len(points), "muct")
         return five_points(data).points
 
     flipped = flip_points(derived(original[seen]), FIVE_FLIP)  # a mirror is its own inverse

@@ -83,7 +83,7 @@ def synthetic_faces(tmp_path, count=3):
         points.append(pts)
     points = np.array(points, np.float32)
     return LandmarkSet(paths, points, np.ones(points.shape[:2], bool),
-                       [f"s{n}" for n in range(count)])  # fmt: skip
+                       [f"s{n}" for n in range(count)])
 
 
 def test_the_training_path_puts_the_blob_on_its_target(tmp_path):
@@ -97,7 +97,7 @@ def test_the_training_path_puts_the_blob_on_its_target(tmp_path):
         np.testing.assert_allclose(peak(images[n].numpy()) / 64,
                                    targets[n].numpy().reshape(68, 2)[30], atol=0.1 / 64)
     training = make_dataset(cache, image_size=64, batch_size=3, training=True, epochs=4,
-                            rotation=30.0, brightness_jitter=0.0)  # fmt: skip
+                            rotation=30.0, brightness_jitter=0.0)
     for images, targets in training:  # jittered, rotated, half mirrored (30 is on the axis)
         for n in range(3):
             np.testing.assert_allclose(peak(images[n].numpy()) / 64,
@@ -129,7 +129,7 @@ def test_the_evaluation_crop_is_the_crop_predict_makes(tmp_path):
     np.testing.assert_allclose(
         crop_targets(cache),
         [geometry.to_crop(p, geometry.box_matrix(b)) for p, b in zip(data.points, cache.boxes)],
-        atol=1e-4)  # fmt: skip
+        atol=1e-4)
 
 
 def test_file_conventions_round_trip_and_mirror_muct_rows_exactly():

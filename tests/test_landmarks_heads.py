@@ -24,7 +24,7 @@ def test_soft_argmax_is_the_expectation_of_each_maps_softmax():
     # by hand: a 1 x 2 map with softmax weights 1/4 and 3/4 on cells centred at x = 1/4, 3/4
     two = np.log(np.array([[[1.0], [3.0]]], np.float32))[None]  # [1, H=1, W=2, K=1]
     np.testing.assert_allclose(SoftArgmax()(two).numpy(), [[0.25 * 0.25 + 0.75 * 0.75, 0.5]],
-                               atol=1e-6)  # fmt: skip
+                               atol=1e-6)
     # a sharp peak lands on its cell's centre: row 3 of 4, column 0 of 6 → (1/12, 7/8)
     peak = np.full((4, 6, 1), -50.0, np.float32)
     peak[3, 0, 0] = 50.0
@@ -35,7 +35,7 @@ def test_soft_argmax_is_the_expectation_of_each_maps_softmax():
 def test_every_head_gives_2k_points_in_the_crop_and_loads_back(head, tmp_path):
     start = np.random.default_rng(1).uniform(0.2, 0.8, (5, 2))
     model = build_model(5, 32, backbone="small_cnn", head=head, pooling="flatten",
-                        initial_points=start)  # fmt: skip
+                        initial_points=start)
     images = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
     out = model.predict(images, verbose=0)
     assert out.shape == (3, 10)
@@ -62,7 +62,7 @@ def test_the_pixel_head_regresses_pixels_and_tanh_works_in_minus_one_to_one():
 
 @pytest.mark.parametrize("head, loss", [("sigmoid", "wing"), ("tanh", "masked_euclidean"),
                                         ("linear", "masked_l1"), ("linear-pixels", "n_loss"),
-                                        ("soft-argmax", "masked_mse")])  # fmt: skip
+                                        ("soft-argmax", "masked_mse")])
 def test_a_tiny_run_of_each_head_lowers_its_loss(head, loss):
     """16 black images, each with its 4 points drawn as coloured squares; one masked point in
     every fourth image."""
@@ -75,7 +75,7 @@ def test_a_tiny_run_of_each_head_lowers_its_loss(head, loss):
     targets = points.reshape(16, 8).copy()
     targets[::4, :2] = 0.0
     model = build_model(4, 32, backbone="small_cnn", head=head, pooling="flatten",
-                        initial_points=points.mean(axis=0))  # fmt: skip
+                        initial_points=points.mean(axis=0))
     model.compile(keras.optimizers.Adam(3e-3), loss=LOSSES[loss])
     history = model.fit(images, targets, batch_size=8, epochs=15, verbose=0).history["loss"]
     assert np.isfinite(history).all()

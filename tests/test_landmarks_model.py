@@ -56,7 +56,7 @@ def test_imagenet_offline_is_one_line_naming_the_file(monkeypatch):
 def test_tiny_run_writes_everything_and_the_model_evaluates(tmp_path, synthetic_ibug):
     out = tmp_path / "run"
     argv = ["--data-dir", str(synthetic_ibug), "--subsets", "afw", "--image-size", "64",
-            "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]  # fmt: skip
+            "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]
     metrics = train.run(vars(train.parse_args(argv)))
     for name in ["config.json", "history.csv", "metrics.json", "model.keras", "curves.png",
                  "ced_val.png", "per_landmark_val.png", "predictions_val.png", "split.json",
@@ -82,10 +82,10 @@ def test_a_saved_run_scores_a_data_root_that_holds_only_the_scored_folder(tmp_pa
     make_ibug_folder(only, data_dir, 6, subset="helen_test")  # the training data is not here
     out = tmp_path / "run"
     argv = ["--data-dir", str(tmp_path / "train_root"), "--subsets", "afw", "--image-size", "40",
-            "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]  # fmt: skip
+            "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]
     train.run(vars(train.parse_args(argv)))
     evaluate.main([str(out), "--data-dir", str(only), "--subsets", "helen_test", "--quiet",
-                   "--out", str(tmp_path / "scores")])  # fmt: skip
+                   "--out", str(tmp_path / "scores")])
     scores = json.loads((tmp_path / "scores" / "evaluation_ibug68_helen_test.json").read_text())
     assert scores["ibug68_helen_test_faces"] == 6 and scores["ibug68_helen_test_nme"] > 0
 
@@ -107,7 +107,7 @@ def test_the_landmark_sweep_runs_resumes_and_summarizes(tmp_path, synthetic_ibug
     argv = ["--data-dir", str(synthetic_ibug), "--subsets", "afw", "--heads", "sigmoid",
             "linear", "soft-argmax", "--losses", "masked_euclidean", "masked_mse", "--seeds",
             "0", "--other-seeds", "0", "--image-size", "40", "--epochs", "1", "--batch-size",
-            "8", "--out", str(tmp_path)]  # fmt: skip
+            "8", "--out", str(tmp_path)]
     sweep.main(argv)
     table = pd.read_csv(tmp_path / "summary.csv")
     heads = table[table["group"] == "heads"]
@@ -115,7 +115,7 @@ def test_the_landmark_sweep_runs_resumes_and_summarizes(tmp_path, synthetic_ibug
     losses = table[table["group"] == "losses"]
     assert set(losses["head"]) == {sweep.best_dense_head(pd.DataFrame(
         [{"head": h, "val_nme": v} for h, v in zip(heads["head"], heads["val_nme"])])),
-        "soft-argmax"}  # fmt: skip
+        "soft-argmax"}
     five = table[table["group"] == "five"]
     assert set(five["points"]) == {5} and len(five) == 4  # sigmoid, soft-argmax × 2 losses
     assert (tmp_path / "nme.png").exists() and (tmp_path / "ced.png").exists()
@@ -146,7 +146,7 @@ def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synt
     argv = ["--data-dir", str(synthetic_ibug), "--subsets", "afw", "--image-size", "40",
             "--epochs", "2", "--batch-size", "8", "--points", "5", "--head", "soft-argmax",
             "--schedule", "cosine", "--flip-test", "--detector", "none", "--out", str(out),
-            "--quiet"]  # fmt: skip
+            "--quiet"]
     metrics = train.run(vars(train.parse_args(argv)))
     model = keras.models.load_model(out / "model.keras")
     assert model.output_shape == (None, 10)
@@ -159,7 +159,7 @@ def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synt
 
     config = json.loads((out / "config.json").read_text())
     cache = cache_crops(load_split({**config, "data_dir": str(synthetic_ibug)})[1], 40,
-                        progress=False)  # fmt: skip
+                        progress=False)
     from landmarks.inference import Predictor
     from landmarks.scoring import predict_points
 

@@ -37,13 +37,13 @@ def trained_run(tmp_path_factory, data_dir):
     train.run(vars(train.parse_args(["--data-dir", str(root), "--subsets", "afw", "--image-size",
                                      "48", "--epochs", "3", "--batch-size", "8", "--quiet",
                                      "--head", "sigmoid",  # starts at the mean shape
-                                     "--out", str(run)])))  # fmt: skip
+                                     "--out", str(run)])))
     return root, run
 
 
 @pytest.mark.slow
 def test_predict_writes_pts_close_to_the_truth_and_counts_images_without_a_face(
-        trained_run, tmp_path, capsys):  # fmt: skip
+        trained_run, tmp_path, capsys):
     from landmarks import predict
 
     root, run = trained_run
@@ -55,7 +55,7 @@ def test_predict_writes_pts_close_to_the_truth_and_counts_images_without_a_face(
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
     out = tmp_path / "points"
     predict.main([str(run), *map(str, faces), str(gradient), str(tmp_path / "broken.jpg"),
-                  "--out", str(out)])  # fmt: skip
+                  "--out", str(out)])
     err = capsys.readouterr()
     assert "gradient.png: no face found" in err.err and "broken.jpg: cannot be read" in err.err
     assert "1 without a face, 1 unreadable" in err.out
@@ -82,7 +82,7 @@ def test_predict_with_a_given_box_skips_detection(trained_run, tmp_path):
     truth = read_pts(face.with_suffix(".pts"))
     x0, y0, side = face_boxes(truth[None], np.ones((1, 68), bool), 0.25)[0]
     predict.main([str(run), str(face), "--box", f"{x0},{y0},{side},{side}", "--out",
-                  str(tmp_path)])  # fmt: skip
+                  str(tmp_path)])
     predicted = read_pts(tmp_path / f"{face.stem}_face0.pts")
     assert nme_per_image(predicted[None], truth[None], np.ones((1, 68), bool), (36, 45))[0] < 0.4
 
@@ -93,7 +93,7 @@ def test_evaluate_with_detector_boxes_reports_the_detection_rate(trained_run, tm
 
     root, run = trained_run
     evaluate.main([str(run), "--data-dir", str(root), "--boxes", "detector", "--quiet",
-                   "--out", str(tmp_path)])  # fmt: skip
+                   "--out", str(tmp_path)])
     scores = json.loads((tmp_path / "evaluation_val_detector.json").read_text())
     assert 0.5 < scores["val_detector_detection_rate"] <= 1.0
     assert scores["val_detector_detected_nme"] > 0 and scores["val_detector_nme"] > 0

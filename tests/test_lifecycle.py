@@ -17,7 +17,7 @@ from common.runs import (
     read_json,
     run_state,
     start_run,
-    write_json,  # fmt: skip
+    write_json,
 )
 
 X = np.random.default_rng(0).normal(size=(96, 6)).astype(np.float32)
@@ -38,9 +38,9 @@ class Interrupt(keras.callbacks.Callback):
 def tiny_model():
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
                               keras.layers.Dropout(0.3),
-                              keras.layers.Dense(2, activation="softmax")])  # fmt: skip
+                              keras.layers.Dense(2, activation="softmax")])
     model.compile(keras.optimizers.SGD(CONFIG["lr"], momentum=0.9), "categorical_crossentropy",
-                  metrics=["accuracy"])  # fmt: skip
+                  metrics=["accuracy"])
     return model
 
 

@@ -6,10 +6,10 @@ import pytest
 
 from common.data import sha256_of
 from common.errors import UserError
-from phone_price.normalization import fit_normalization
 from phone_price import train
 from phone_price.data import FEATURES, LABEL, features_and_labels, read_phone_csv, split_indices
 from phone_price.evaluate import predict_file
+from phone_price.normalization import fit_normalization
 
 
 def write_csv(path, frame):
@@ -122,7 +122,7 @@ def test_same_seed_same_metrics(tmp_path, data_dir):
 @pytest.mark.slow
 def test_regression_head_learns(tmp_path, data_dir):
     metrics = train.run(config(tmp_path, data_dir, head="regression", optimizer="adam", lr=3e-3,
-                               epochs=15))  # fmt: skip
+                               epochs=15))
     history = pd.read_csv(tmp_path / "run" / "history.csv")
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
     # one rounded linear neuron that learned the order: far above chance (0.25), and its mean
@@ -135,12 +135,12 @@ def test_cross_validation_reports_mean_and_std(tmp_path, data_dir):
     metrics = train.run(config(tmp_path, data_dir, epochs=2, cv=3))
     assert {"val_accuracy_mean", "val_accuracy_std", "test_accuracy_mean"} <= set(metrics)
     folds = [json.loads((tmp_path / "run" / f"fold{k}" / "metrics.json").read_text())
-             for k in range(3)]  # fmt: skip
+             for k in range(3)]
     assert metrics["test_accuracy_mean"] == pytest.approx(
         np.mean([f["test_accuracy"] for f in folds])
     )
     splits = [json.loads((tmp_path / "run" / f"fold{k}" / "split.json").read_text())
-              for k in range(3)]  # fmt: skip
+              for k in range(3)]
     val_rows = np.concatenate([s["val"] for s in splits])
     assert len(val_rows) == len(np.unique(val_rows)) == 1600  # disjoint folds cover non-test rows
     assert not set(val_rows) & set(splits[0]["test"])
@@ -173,7 +173,7 @@ def test_rounded_accuracy_rounds_and_clips():
 
     metric = RoundedAccuracy()
     metric.update_state(np.array([[0.0], [1.0], [3.0], [2.0]]),
-                        np.array([[0.4], [1.6], [7.0], [1.49]], np.float32))  # fmt: skip
+                        np.array([[0.4], [1.6], [7.0], [1.49]], np.float32))
     assert float(metric.result()) == pytest.approx(0.5)  # 0.4→0 ✓, 1.6→2 ✗, 7→3 ✓, 1.49→1 ✗
 
 
@@ -181,7 +181,7 @@ def test_ordinal_targets_and_decoding_by_hand():
     from phone_price.model import decode, targets
 
     np.testing.assert_array_equal(targets(np.array([0, 1, 2, 3]), "ordinal"),
-                                  [[0, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 1]])  # fmt: skip
+                                  [[0, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 1]])
     outputs = np.array([[0.1, 0.0, 0.0], [0.9, 0.6, 0.2], [0.99, 0.9, 0.8], [np.nan, 0, 0]])
     np.testing.assert_array_equal(decode(outputs), [0, 2, 3, -1])
     np.testing.assert_array_equal(decode(np.array([[0.2, 0.5, 0.1, 0.2]])), [1])  # softmax
@@ -233,7 +233,7 @@ def test_a_good_user_csv_trains(tmp_path, data_dir):
     frame = pd.read_csv(data_dir / "phone_price" / "train.csv").sample(frac=1, random_state=1)
     path = write_csv(tmp_path / "shuffled.csv", frame)
     metrics = train.run(config(tmp_path, data_dir, csv=str(path), optimizer="adam", lr=3e-3,
-                               epochs=15, csv_sha256=sha256_of(path)))  # fmt: skip
+                               epochs=15, csv_sha256=sha256_of(path)))
     assert metrics["val_accuracy"] > 0.7  # chance is 0.25: it learned from the user's rows
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())
     assert recorded["csv"] == str(path) and recorded["csv_sha256"] == sha256_of(path)

@@ -23,9 +23,9 @@ def test_a_two_configuration_sweep_through_ray_equals_the_local_backend(tmp_path
     def run(backend):
         sweep.main(["--data-dir", str(data_dir), "--epochs", "1", "--seeds", "0", "1",
                     "--pairs", "softmax:categorical_crossentropy", "--backend", backend,
-                    "--out", str(tmp_path / backend)])  # fmt: skip
+                    "--out", str(tmp_path / backend)])
         return [json.loads((tmp_path / backend / f"softmax-categorical_crossentropy-seed{s}" /
-                            "metrics.json").read_text()) for s in (0, 1)]  # fmt: skip
+                            "metrics.json").read_text()) for s in (0, 1)]
 
     through_ray = run("ray")
     assert "ray: 2 done, 0 running, 0 pending" in capsys.readouterr().err
@@ -42,7 +42,7 @@ def test_a_failing_configuration_is_reported_and_the_other_finishes(tmp_path, da
     from reuters_losses import train
 
     good = vars(train.parse_args(["--data-dir", str(data_dir), "--epochs", "1", "--quiet",
-                                  "--out", str(tmp_path / "good")]))  # fmt: skip
+                                  "--out", str(tmp_path / "good")]))
     bad = {**good, "optimizer": "no-such-optimizer", "out": str(tmp_path / "bad")}
     failures = run_configs(train.run, [bad, good], backend="ray")
     assert list(failures) == [bad["out"]] and "unknown optimizer" in failures[bad["out"]]

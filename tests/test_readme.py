@@ -57,7 +57,7 @@ def test_the_readme_has_commands_to_check():
 @pytest.mark.parametrize("command", readme_commands())
 def test_every_readme_command_works_on_a_fresh_clone(command, tmp_path, data_dir):
     argv = shlex.split(os.path.expandvars(command.replace("$EXPERIMENTS_DATA_DIR",
-                                                          str(data_dir))))  # fmt: skip
+                                                          str(data_dir))))
     script = argv[1] if argv[1] != "-m" else argv[2]
     if script.endswith(TRAINS) or script.startswith("benchmarks/"):
         argv = argv[:2] + ["--help"]
@@ -70,7 +70,7 @@ def test_every_readme_command_works_on_a_fresh_clone(command, tmp_path, data_dir
             argv += ["--out", str(tmp_path / "out")]
     env = {**os.environ, "EXPERIMENTS_DATA_DIR": str(data_dir)}
     done = subprocess.run([sys.executable, *argv[1:]], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+                          text=True, timeout=600)
     assert done.returncode == 0, f"{command}\n{done.stderr[-2000:]}"
     assert "Traceback" not in done.stderr
 
@@ -82,7 +82,7 @@ def test_a_normal_command_prints_nothing_on_stderr_that_is_not_ours(tmp_path, da
     env = {**os.environ, "EXPERIMENTS_DATA_DIR": str(data_dir)}
     done = subprocess.run([sys.executable, "phone_price/train.py", "--epochs", "1", "--out",
                            str(tmp_path / "run")], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     noise = [line for line in done.stderr.splitlines() if NOISE.search(line)]
     assert not noise, noise

@@ -24,7 +24,7 @@ SCRIPT_ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 def script(name, *args, **kwargs):
     return subprocess.Popen([sys.executable, str(REPO / name), *map(str, args)], cwd=REPO,
                             env=SCRIPT_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)  # fmt: skip
+                            text=True, **kwargs)
 
 
 def epochs_done(run_dir: Path) -> int:
@@ -67,21 +67,21 @@ def test_a_killed_rerun_leaves_no_stale_metrics_for_the_sweep(tmp_path, data_dir
     sweep = tmp_path / "X"
     target = sweep / "compare" / "regression-global-seed0"
     train.run(vars(train.parse_args(["--data-dir", str(data_dir), "--epochs", "2", "--quiet",
-                                     "--out", str(tmp_path / "cls")])))  # fmt: skip
+                                     "--out", str(tmp_path / "cls")])))
     shutil.copytree(tmp_path / "cls", target)  # a complete classification run in the wrong place
 
     refused = script("phone_price/train.py", "--data-dir", data_dir, "--head", "regression",
-                     "--epochs", 60, "--out", target)  # fmt: skip
+                     "--epochs", 60, "--out", target)
     assert refused.wait(timeout=120) == 2 and "head: classification → regression" in \
         refused.stderr.read()
     killed = script("phone_price/train.py", "--data-dir", data_dir, "--head", "regression",
-                    "--epochs", 60, "--quiet", "--overwrite", "--out", target)  # fmt: skip
+                    "--epochs", 60, "--quiet", "--overwrite", "--out", target)
     stop_after(killed, target, 1, signal.SIGKILL)
     assert not (target / "metrics.json").exists()
 
     argv = ["--data-dir", str(data_dir), "--seeds", "0", "--heads", "regression",
             "--normalizations", "global", "--epochs", "60", "--no-best", "--no-baselines",
-            "--out", str(sweep)]  # fmt: skip
+            "--out", str(sweep)]
     compare.main(argv)
     metrics = json.loads((target / "metrics.json").read_text())
     config = json.loads((target / "config.json").read_text())
@@ -128,7 +128,7 @@ def test_a_failed_configuration_is_reported_and_the_others_run(tmp_path, capsys)
     ("landmarks/train.py", ["--weights", "imagenet"], "small_cnn has no ImageNet weights"),
     ("reuters_losses/train.py", ["--loss", "mse", "--label-smoothing", "0.1"],
      "only categorical_crossentropy"),
-])  # fmt: skip
+])
 def test_impossible_flags_are_refused_by_argparse(script_name, argv, message, capsys):
     import importlib
 
@@ -175,7 +175,7 @@ def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir
     victim.write_bytes(victim.read_bytes()[:3000])
     (folder / "stray.jpg").write_bytes(victim.read_bytes())  # a jpg without a .pts
     argv = ["--data-dir", str(tmp_path), "--subsets", "afw", "--image-size", "40", "--epochs",
-            "1", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "run")]  # fmt: skip
+            "1", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "run")]
     with pytest.raises(UserError, match=f"{victim.name}: unreadable image.*--skip-bad"):
         train.run(vars(train.parse_args(argv)))
     assert not (tmp_path / "run").exists()  # bad data leaves no half-made run folder
@@ -188,7 +188,7 @@ def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir
 @pytest.mark.parametrize("header, message", [
     ("n_points: sixty-eight", "expected 'n_points: <number>'"),
     ("n_points 68", "expected 'n_points: <number>'"),
-])  # fmt: skip
+])
 def test_bad_pts_headers_are_one_line(tmp_path, header, message):
     from landmarks.datasets import read_pts
 

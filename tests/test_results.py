@@ -63,7 +63,7 @@ def test_an_exported_model_gives_the_keras_models_points(fmt, tmp_path, data_dir
 
     model = load_model(PRESET)
     path = (export.export_savedmodel(model, tmp_path / "savedmodel") if fmt == "savedmodel"
-            else export.export_tflite(model, tmp_path / "model.tflite"))  # fmt: skip
+            else export.export_tflite(model, tmp_path / "model.tflite"))
     crops = export.check_crops(PRESET, int(model.input_shape[1]), str(data_dir))
     assert crops.std() > 10  # real faces, not an empty fallback
     np.testing.assert_allclose(export.run_exported(path, fmt, crops),

@@ -63,13 +63,13 @@ def test_vectorizing_all_wires(data_dir):
 
 def sweep_args(tmp_path, data_dir, *extra):
     return sweep.parse_args(["--data-dir", str(data_dir), "--epochs", "2", "--out",
-                             str(tmp_path / "sweep"), *extra])  # fmt: skip
+                             str(tmp_path / "sweep"), *extra])
 
 
 @pytest.mark.slow
 def test_two_pair_sweep_writes_everything_and_resumes(tmp_path, data_dir, capsys):
     argv = ["--data-dir", str(data_dir), "--epochs", "2", "--out", str(tmp_path / "sweep"),
-            "--pairs", "softmax:categorical_crossentropy", "sigmoid:mse"]  # fmt: skip
+            "--pairs", "softmax:categorical_crossentropy", "sigmoid:mse"]
     sweep.main(argv)
     out = tmp_path / "sweep"
     for name in ["summary.csv", "summary.md", "val_accuracy.png", "loss.png", "grad_norm.png"]:
