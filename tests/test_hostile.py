@@ -245,3 +245,41 @@ def test_a_corrupt_weights_file_is_one_line(tmp_path):
     (tmp_path / "bad.weights.h5").write_bytes(b"not hdf5")
     with pytest.raises(UserError, match="cannot be loaded"):
         build_model(5, 32, backbone="small_cnn", weights=str(tmp_path / "bad.weights.h5"))
+
+
+def test_a_full_disk_is_one_line_naming_the_file(capsys):
+    import errno
+
+    from common.cli import run_cli
+
+    def main(argv=None):
+        raise OSError(errno.ENOSPC, "No space left on device", "/mnt/small/run/model.keras")
+
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(main)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert "/mnt/small/run/model.keras" in err and "free some space" in err
+
+
+def dies_once(config):
+    """A sweep task whose worker process dies the first time (as under kill -9)."""
+    import os
+    from pathlib import Path
+
+    marker = Path(config["out"]) / "died"
+    if config.get("die") and not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("x")
+        os._exit(1)
+    Path(config["out"]).mkdir(parents=True, exist_ok=True)
+    (Path(config["out"]) / "ran").write_text("x")
+
+
+def test_one_dead_pool_worker_does_not_fail_the_other_configurations(tmp_path):
+    from common.sweep import run_local
+
+    configs = [{"out": str(tmp_path / f"c{i}"), "die": i == 1} for i in range(4)]
+    failures = run_local(dies_once, configs, jobs=2)
+    assert failures == {}
+    assert all((tmp_path / f"c{i}" / "ran").exists() for i in range(4))
