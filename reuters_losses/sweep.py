@@ -117,8 +117,10 @@ def plot_accuracy(curves: dict, majority: float, path) -> None:
 
 
 def plot_losses(curves: dict, path) -> None:
-    fig, axes = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(curves), figsize=(3.6 * len(curves), 3.2), squeeze=False,
+                             layout="constrained")  # each panel's own scale: room for its ticks
     for ax, (name, h) in zip(axes[0], curves.items()):
+        ax.tick_params(labelsize=7)
         ax.plot(h.index + 1, h["loss"], label="train")
         ax.plot(h.index + 1, h["val_loss"], "--", label="validation")
         ax.set_title(name, fontsize=9)
