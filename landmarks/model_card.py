@@ -56,7 +56,8 @@ stride {config['heatmap_stride']}, loss {config['loss']}; Adam {config['lr']}, {
 schedule over {config['epochs']} epochs, batch {config['batch_size']}; augmentation: box scale
 and shift jitter as far as the {mapping['detector']} detector errs
 ({jitter['scale_jitter']:.2f} / {jitter['shift_jitter']:.2f}),
-rotation up to {config['rotation']:g} degrees, mirror, brightness; seed {config['seed']};
+{f"rotation up to {config['rotation']:g} degrees, " if config['rotation'] else ""}mirror,
+brightness; seed {config['seed']};
 {timing['train_seconds'] / 60:.0f} minutes of training on a 2-core CPU. Kept: epoch
 {int(truth['best_epoch'])} of {int(truth['epochs_run'])}, by the lowest validation NME.
 
@@ -75,8 +76,8 @@ validation faces{'' if detected is None else f'; on those, NME {pct(detected)}'}
 scored on the fallback box (the centred square training faces most often fill).
 
 **Known limits.** Trained on 979 faces of two 300-W subsets, mostly frontal to three-quarter
-views of adults in photos; profiles, heavy occlusion, very small faces and faces turned more
-than about 30 degrees in the image plane are outside what it has seen. The 300-W annotation
+views of adults in photos; profiles, heavy occlusion, very small faces and faces turned far in
+the image plane are outside what it has seen. The 300-W annotation
 convention (1-based pixel coordinates) is assumed; a mirror-symmetric x offset of a few tenths
 of a pixel remains (`benchmarks/landmarks_flip_bias.py`). dlib's 68-point shape predictor is
 more accurate on these faces and faster (see the README's benchmarks; it was trained on 300-W's
