@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 
 from common.errors import UserError
+from common.paths import REPO_ROOT
 
 ENV_VAR = "EXPERIMENTS_DATA_DIR"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 
 

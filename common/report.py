@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.data import REPO_ROOT
+from common.paths import REPO_ROOT
 from common.runs import write_text
 
 RESULTS = REPO_ROOT / "results"

@@ -117,7 +117,7 @@ def code_version() -> dict:
     (both None outside a git checkout)."""
     import subprocess
 
-    repo = Path(__file__).resolve().parent.parent
+    from common.paths import REPO_ROOT as repo
 
     def git(*args):
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
@@ -290,6 +290,19 @@ def start_run(out, config: dict, *, overwrite: bool = False) -> Path:
         recorded["out"] = shown(recorded["out"])
     write_json(run_dir / CONFIG_FILE, recorded)
     return run_dir
+
+
+def read_run_config(run_dir, *, trainer: str, kind: str, required: tuple[str, ...]) -> dict:
+    """A run folder's config.json, or one line saying the folder is not a run of ``trainer``
+    (no config.json, or one without the ``required`` keys of that kind of run)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG_FILE).exists():
+        raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder written "
+                        f"by {trainer}")
+    config = read_json(run_dir / CONFIG_FILE)
+    if not all(key in config for key in required):
+        raise UserError(f"{run_dir} is not a {kind} run; give a folder written by {trainer}")
+    return config
 
 
 def saved_model_path(run_dir: str | Path, trainer: str) -> Path:

@@ -74,8 +74,7 @@ def scored(run_dir: Path, data_dir, *, flip: bool, boxes: str) -> dict:
     from common.runs import read_json, write_json
     from landmarks.datasets import recorded_split
     from landmarks.inference import Predictor
-    from landmarks.pipeline import cache_crops, crop_targets
-    from landmarks.scoring import detector_boxes, predict_points, score_points
+    from landmarks.scoring import score_faces
 
     split = f"val_{'flip' if flip else 'noflip'}" + ("_detector" if boxes == "detector" else "")
     saved = run_dir / f"evaluation_{split}.json"
@@ -83,20 +82,9 @@ def scored(run_dir: Path, data_dir, *, flip: bool, boxes: str) -> dict:
         return read_json(saved)
     config = {**read_json(run_dir / "config.json"), "data_dir": data_dir}
     data = recorded_split(config, read_json(run_dir / "split.json"))
-    predictor = Predictor.from_run(run_dir, flip_test=flip)
-    found, box_array = None, None
-    if boxes == "detector":
-        box_array, found = detector_boxes(data, predictor.box_mapping)
-    cache = cache_crops(data, predictor.size, progress=False, boxes=box_array)
-    pred = predict_points(predictor, cache)
-    result = score_points(pred, cache, mean_shape=read_json(run_dir / "mean_shape.json")["points"],
-                          split=split)
-    if found is not None:
-        from landmarks.metrics import nme_per_image
-
-        nme = nme_per_image(pred, crop_targets(cache), cache.visible, cache.eye_points)
-        result[f"{split}_detected_nme"] = float(nme[found].mean())
-        result[f"{split}_detection_rate"] = float(found.mean())
+    result, _, _ = score_faces(Predictor.from_run(run_dir, flip_test=flip), data,
+                               mean_shape=read_json(run_dir / "mean_shape.json")["points"],
+                               split=split, detector=boxes == "detector")
     write_json(saved, result)
     return result
 

@@ -50,11 +50,9 @@ def main(argv=None) -> None:
     import numpy as np
 
     from common.runs import check_writable_folder, read_json, write_json
-    from landmarks import metrics
     from landmarks.datasets import read_dataset, recorded_split, select_points
     from landmarks.inference import Predictor, read_landmark_config
-    from landmarks.pipeline import cache_crops, crop_targets
-    from landmarks.scoring import detector_boxes, predict_points, score_points, write_figures
+    from landmarks.scoring import score_faces, write_figures
 
     run_dir = Path(args.run)
     config = read_landmark_config(run_dir)
@@ -80,22 +78,14 @@ def main(argv=None) -> None:
     out = check_writable_folder(args.out or run_dir)
     if flip != config.get("flip_test", False):  # not as trained: its own name, its own files
         split = f"{split}_{'flip' if flip else 'noflip'}"
-    boxes, extra = None, {}
-    if args.boxes == "detector":
+    detector = args.boxes == "detector"
+    if detector:
         if predictor.box_mapping is None:
             raise UserError(f"{run_dir} has no box_mapping.json (trained with --detector none); "
                             "use --boxes truth")
-        boxes, found = detector_boxes(data, predictor.box_mapping)
         split = f"{split}_detector"
-        extra = {f"{split}_detection_rate": float(found.mean())}
-    cache = cache_crops(data, predictor.size, progress=not args.quiet, boxes=boxes,
-                        label=f"cropping the {len(data)} faces to score")
-    pred = predict_points(predictor, cache)
-    result = score_points(pred, cache, mean_shape=shape, split=split)
-    if args.boxes == "detector":
-        detected = metrics.nme_per_image(pred, crop_targets(cache), cache.visible,
-                                         cache.eye_points)
-        result = {**extra, f"{split}_detected_nme": float(detected[found].mean()), **result}
+    result, pred, cache = score_faces(predictor, data, mean_shape=shape, split=split,
+                                      detector=detector, progress=not args.quiet)
     print_metrics(run_dir, result)  # before anything is written: a write error loses nothing
     write_figures(pred, cache, mean_shape=shape, split=split, out=out,
                   show_faces=data.spec.show_faces)

@@ -18,22 +18,19 @@ import numpy as np
 from common.errors import UserError
 from landmarks import geometry
 
-MODEL_FILE = "model.keras"
+TRAINER = "landmarks/train.py"
 
 
 def read_landmark_config(run_dir) -> dict:
     """The run's config.json, or one line saying the folder is not a landmark run."""
-    from common.runs import read_json
+    from common.runs import read_run_config
     from landmarks.datasets import DATASETS
 
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").exists():
-        raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder "
-                        "written by landmarks/train.py")
-    config = read_json(run_dir / "config.json")
-    if config.get("dataset") not in DATASETS or "image_size" not in config:
-        raise UserError(f"{run_dir} is not a landmark run (its config.json has no landmark "
-                        "dataset); give a folder written by landmarks/train.py")
+    config = read_run_config(run_dir, trainer=TRAINER, kind="landmark",
+                             required=("dataset", "image_size"))
+    if config["dataset"] not in DATASETS:
+        raise UserError(f"{run_dir} is not a landmark run (dataset {config['dataset']!r}); give "
+                        f"a folder written by {TRAINER}")
     return config
 
 
@@ -45,10 +42,9 @@ def load_model(run_dir):
     import landmarks.losses  # noqa: F401
     import landmarks.metrics  # noqa: F401
     import landmarks.model  # noqa: F401
+    from common.runs import saved_model_path
 
-    path = Path(run_dir) / MODEL_FILE
-    if not path.exists():
-        raise UserError(f"{run_dir} has no {MODEL_FILE}; train it with landmarks/train.py")
+    path = saved_model_path(run_dir, TRAINER)
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a truncated or foreign file

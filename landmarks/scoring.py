@@ -12,7 +12,13 @@ import numpy as np
 from common.plotting import save_figure
 from common.runs import write_json
 from landmarks import metrics
-from landmarks.pipeline import CropCache, crop_targets, face_box_in_cache, make_dataset
+from landmarks.pipeline import (
+    CropCache,
+    cache_crops,
+    crop_targets,
+    face_box_in_cache,
+    make_dataset,
+)
 
 # A colour-blind-safe pair (Okabe & Ito): truth blue, prediction orange.
 TRUTH_COLOUR, PREDICTION_COLOUR = "#0072B2", "#E69F00"
@@ -119,6 +125,25 @@ def write_figures(pred: np.ndarray, cache: CropCache, *, mean_shape: np.ndarray,
                       out / f"per_landmark_{split}.png")
     if show_faces:
         plot_grid(cache, pred, true, out / f"predictions_{split}.png")
+
+
+def score_faces(predictor, data, *, mean_shape: np.ndarray, split: str, detector: bool = False,
+                progress: bool = False):
+    """Crop, predict and score ``data`` (a LandmarkSet) with crops around the true points, or
+    (``detector``) where the predictor's detector finds each face, adding the detection rate
+    and the NME over the detected faces. Returns (metrics, predictions, cache)."""
+    boxes, found = None, None
+    if detector:
+        boxes, found = detector_boxes(data, predictor.box_mapping)
+    cache = cache_crops(data, predictor.size, progress=progress, boxes=boxes,
+                        label=f"cropping the {len(data)} faces to score")
+    pred = predict_points(predictor, cache)
+    result = score_points(pred, cache, mean_shape=mean_shape, split=split)
+    if found is not None:
+        nme = metrics.nme_per_image(pred, crop_targets(cache), cache.visible, cache.eye_points)
+        result = {f"{split}_detection_rate": float(found.mean()),
+                  f"{split}_detected_nme": float(nme[found].mean()), **result}
+    return result, pred, cache
 
 
 def evaluate_cache(predictor, cache: CropCache, *, mean_shape: np.ndarray, split: str,

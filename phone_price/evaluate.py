@@ -19,6 +19,7 @@ from common.errors import UserError
 from common.runs import (
     check_writable_folder,
     read_json,
+    read_run_config,
     saved_model_path,
     write_csv,
     write_json,
@@ -132,14 +133,8 @@ def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) 
 
 def check_phone_run(run_dir: Path) -> dict:
     """The run's config.json, or one line saying the folder is not a phone-price run."""
-    if not (run_dir / "config.json").exists():
-        raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder written "
-                        "by phone_price/train.py")
-    config = read_json(run_dir / "config.json")
-    if "normalization" not in config or "head" not in config or "dataset" in config:
-        raise UserError(f"{run_dir} is not a phone-price run; give a folder written by "
-                        "phone_price/train.py")
-    return config
+    return read_run_config(run_dir, trainer="phone_price/train.py", kind="phone-price",
+                           required=("normalization", "head"))
 
 
 def main(argv=None) -> None:

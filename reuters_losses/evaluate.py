@@ -13,8 +13,13 @@ import argparse
 from pathlib import Path
 
 from common.cli import HelpFormatter, add_data_dir_flag, positive_int, print_metrics, run_cli
-from common.errors import UserError
-from common.runs import check_writable_folder, read_json, saved_model_path, write_json, write_text
+from common.runs import (
+    check_writable_folder,
+    read_run_config,
+    saved_model_path,
+    write_json,
+    write_text,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,13 +49,8 @@ def most_confused(cm, top: int):
 def main(argv=None) -> None:
     args = parse_args(argv)
     run_dir = Path(args.run)
-    if not (run_dir / "config.json").exists():
-        raise UserError(f"{run_dir} is not a run folder (no config.json); give a folder written "
-                        "by reuters_losses/train.py")
-    config = read_json(run_dir / "config.json")
-    if "num_words" not in config or "activation" not in config:
-        raise UserError(f"{run_dir} is not a Reuters run; give a folder written by "
-                        "reuters_losses/train.py")
+    config = read_run_config(run_dir, trainer="reuters_losses/train.py", kind="Reuters",
+                             required=("num_words", "activation"))
     model_path = saved_model_path(run_dir, "reuters_losses/train.py")
     import keras
     import pandas as pd
