@@ -306,11 +306,40 @@ def read_run_config(run_dir, *, trainer: str, kind: str, required: tuple[str, ..
 
 
 def saved_model_path(run_dir: str | Path, trainer: str) -> Path:
-    """``<run>/model.keras``, or a UserError saying which script trains it."""
+    """``<run>/model.keras``, checked against the ``model.keras.sha256`` beside it where the run
+    has one (a shipped model always does), or a UserError saying what is wrong."""
     path = Path(run_dir) / "model.keras"
-    if not path.exists():
+    if not path.is_file():
         raise UserError(f"{run_dir} has no model.keras; train first with {trainer}")
+    check_model_hash(path)
     return path
+
+
+def recorded_sha256(path: Path) -> str | None:
+    """The hash that ``<path>.sha256`` (``sha256sum`` format) records for ``path``, or None
+    where there is no such file; a UserError where it is not in that format."""
+    record = path.with_name(path.name + ".sha256")
+    if not record.exists():
+        return None
+    try:
+        digest, name = record.read_text(encoding="ascii").split()
+    except (OSError, ValueError):
+        raise UserError(f"{record} is not one '<sha256>  <file name>' line; it is "
+                        "damaged") from None
+    if name.lstrip("*") != path.name or len(digest) != 64:
+        raise UserError(f"{record} does not record the sha256 of {path.name}; it is damaged")
+    return digest.lower()
+
+
+def check_model_hash(path: Path) -> None:
+    """Refuse a model whose bytes are not those its ``.sha256`` records (edited, re-zipped,
+    swapped, or the record changed)."""
+    from common.data import sha256_of
+
+    expected = recorded_sha256(path)
+    if expected is not None and sha256_of(path) != expected:
+        raise UserError(f"{path} does not match its {path.name}.sha256 (the model or the record "
+                        "was changed): restore both from the repository, or train the run again")
 
 
 def is_complete(run_dir: str | Path) -> bool:

@@ -200,6 +200,7 @@ def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> Landmar
 
 # ---------------------------------------------------------------------------------- 300-W/iBUG
 IBUG_POINTS = 68
+DEFAULT_IBUG_SUBSETS = ("afw", "helen_train", "lfpw_train")
 IBUG_FLIP = [
     *range(16, -1, -1),                                      # jaw 0-16
     *range(26, 16, -1),                                      # eyebrows 17-26
@@ -261,7 +262,44 @@ def write_pts(path, points: np.ndarray) -> None:
     write_text(path, f"version: 1\nn_points: {len(points)}\n{{\n{body}\n}}\n")
 
 
-def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), *, skip_bad: bool = False):
+_FACE_OF_PHOTO = re.compile(r"(.+)_(\d{1,2})")
+# Photos that one data set holds twice under different names (LFPW's film stills and posters),
+# as `folder/stem` pairs: each pair is one photo, kept on one side of a split.
+NEAR_DUPLICATES = Path(__file__).with_name("near_duplicates.tsv")
+
+
+def photo_of(subset: str, stem: str) -> str:
+    """The photo a face comes from, keyed by folder (stems repeat across folders): AFW and Helen
+    name faces ``<photo id>_<face>``; LFPW's ``image_0001`` is one face of one photo."""
+    match = _FACE_OF_PHOTO.fullmatch(stem)
+    return f"{subset}/{match.group(1) if match else stem}"
+
+
+def near_duplicate_pairs(path=NEAR_DUPLICATES) -> list[tuple[str, str]]:
+    """The ``a``/``b`` columns of a near-duplicates TSV (``folder/stem`` each)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return [(row["a"], row["b"]) for row in csv.DictReader(f, delimiter="\t")]
+
+
+def group_near_duplicates(subjects: list[str], pairs) -> list[str]:
+    """``subjects`` with the photos of each near-duplicate pair (transitively) merged into one
+    subject, named by its smallest member, so a split keeps each pair on one side."""
+    parent = {s: s for s in subjects}
+
+    def root(s):
+        while parent[s] != s:
+            parent[s] = parent[parent[s]]
+            s = parent[s]
+        return s
+
+    for a, b in pairs:
+        if a in parent and b in parent:
+            ra, rb = sorted((root(a), root(b)))
+            parent[rb] = ra
+    return [root(s) for s in subjects]
+
+
+def read_ibug68(data_dir=None, subsets=DEFAULT_IBUG_SUBSETS, *, skip_bad: bool = False):
     root = data_root(data_dir) / "ibug_68"
     bad = _BadInput(skip_bad)
     paths, points, subjects, unannotated = [], [], [], 0
@@ -283,13 +321,13 @@ def read_ibug68(data_dir=None, subsets=("afw", "helen_train"), *, skip_bad: bool
             if check_image(image, bad):
                 paths.append(str(image))
                 points.append(from_file_convention(xy, PTS_ORIGIN))
-                # AFW/Helen names are <photo id>_<face>: faces of one photo stay together
-                subjects.append(f"{subset}/{pts.stem.rsplit('_', 1)[0]}")
+                subjects.append(photo_of(subset, pts.stem))
         unannotated += sum(1 for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
                            and not f.with_suffix(".pts").exists())
     if not paths:
         raise UserError(f"no .pts/.jpg pairs in {root} for subsets {', '.join(subsets)}")
     points = np.stack(points)
+    subjects = group_near_duplicates(subjects, near_duplicate_pairs())
     return LandmarkSet(paths, points, np.ones(points.shape[:2], bool), subjects, "ibug68",
                        bad.skipped, {"images without a .pts beside them": unannotated})
 
@@ -319,7 +357,7 @@ FIVE_FLIP = [1, 0, 2, 4, 3]
 
 DATASETS = {
     "ibug68": DatasetSpec(read_ibug68, IBUG_POINTS, IBUG_FLIP, IBUG_OUTER_EYE_CORNERS, True,
-                          ("afw", "helen_train"), IBUG_SOURCE, IBUG_FIVE),
+                          DEFAULT_IBUG_SUBSETS, IBUG_SOURCE, IBUG_FIVE),
     "muct": DatasetSpec(read_muct, MUCT_POINTS, MUCT_FLIP, MUCT_PUPILS, False, (), MUCT_SOURCE,
                         MUCT_FIVE),
 }

@@ -35,21 +35,14 @@ def read_landmark_config(run_dir) -> dict:
 
 
 def load_model(run_dir):
-    """The run's Keras model, or one line saying what is missing or damaged."""
-    import keras
-
+    """The run's Keras model (its sha256 checked), or one line saying what is wrong."""
     import landmarks.heads  # noqa: F401  (registers the custom layers for loading)
     import landmarks.losses  # noqa: F401
     import landmarks.metrics  # noqa: F401
     import landmarks.model  # noqa: F401
-    from common.runs import saved_model_path
+    from common.saved_models import load_run_model
 
-    path = saved_model_path(run_dir, TRAINER)
-    try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many types for a truncated or foreign file
-        raise UserError(f"{path} cannot be loaded ({type(exc).__name__}); it is damaged: "
-                        "train the run again (landmarks/train.py --overwrite)") from exc
+    return load_run_model(run_dir, TRAINER, compile=False)
 
 
 class Predictor:

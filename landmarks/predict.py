@@ -27,7 +27,7 @@ from common.paths import repo_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 DEFAULT_OUT = repo_path("results", "landmarks", "predictions")
-WRITTEN = ("_face", "_overlay.png", "predictions.csv")  # what a run of this script writes
+TOOL = "landmarks/predict.py"
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
@@ -48,8 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("run", help="run folder written by landmarks/train.py")
     p.add_argument("images", nargs="+", help="image files or folders of them")
     p.add_argument("--out", default=str(DEFAULT_OUT),
-                   help="folder for the .pts files, CSV and overlays (what an earlier run of "
-                        "this script wrote there is replaced)")
+                   help="folder for the .pts files, CSV and overlays: new, empty, or one this "
+                        "script wrote (its earlier outputs are replaced; a folder holding any "
+                        "other file is refused)")
     p.add_argument("--box", type=parse_box, default=None, metavar="X,Y,W,H",
                    help="the face box of a single image (skips detection; the landmark box "
                         "the model was trained on: a square around the face and its jaw)")
@@ -109,15 +110,6 @@ def draw_overlay(image, boxes, points, path: Path) -> None:
     save_figure(fig, path, dpi=dpi, tight=False)
 
 
-def clear_earlier_outputs(out: Path) -> None:
-    """Remove what an earlier run of this script wrote in ``out`` (its .pts, overlays, CSV)."""
-    for f in out.iterdir():
-        if f.is_file() and (f.name == "predictions.csv" or (f.name.endswith(".pts") and
-                                                           "_face" in f.name)
-                            or f.name.endswith("_overlay.png")):
-            f.unlink()
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     files = image_files(args.images)
@@ -126,7 +118,8 @@ def main(argv=None) -> None:
     import numpy as np
     import pandas as pd
 
-    from common.runs import check_writable_folder, write_csv
+    from common.outputs import OutputFolder
+    from common.runs import write_csv
     from landmarks.datasets import read_image, write_pts
     from landmarks.inference import Predictor
 
@@ -134,8 +127,9 @@ def main(argv=None) -> None:
     if args.box is None and predictor.box_mapping is None:
         raise UserError(f"{args.run} has no box_mapping.json (trained with --detector none); "
                         "give the face with --box x,y,w,h")
-    out = check_writable_folder(args.out)
-    clear_earlier_outputs(out)
+    folder = OutputFolder.open(args.out, tool=TOOL)  # before anything is deleted or written
+    folder.clear()
+    out = folder.path
     rows, no_face, unreadable = [], 0, 0
     for path, name in zip(files, output_names(files)):
         try:
@@ -154,15 +148,18 @@ def main(argv=None) -> None:
             no_face += 1
             print(f"{path}: no face found; skipped", file=sys.stderr)
             continue
-        for i, (box, pts) in enumerate(zip(boxes, points)):
-            write_pts(out / f"{name}_face{i}.pts", pts)
+        *pts_paths, overlay = folder.declare(*(f"{name}_face{i}.pts" for i in range(len(boxes))),
+                                             f"{name}_overlay.png")
+        for i, (box, pts, pts_path) in enumerate(zip(boxes, points, pts_paths)):
+            write_pts(pts_path, pts)
             pixel = pts - 0.5  # 0-based pixel indices
             rows.append({"image": str(path), "face": i, "box_x": box[0] - 0.5,
                          "box_y": box[1] - 0.5, "box_side": box[2],
                          **{f"{a}{k}": v for k, p in enumerate(pixel) for a, v in zip("xy", p)}})
-        draw_overlay(image, boxes, points, out / f"{name}_overlay.png")
+        draw_overlay(image, boxes, points, overlay)
     if rows:
-        write_csv(out / "predictions.csv", pd.DataFrame(rows))
+        write_csv(*folder.declare("predictions.csv"), pd.DataFrame(rows))
+    folder.seal()
     print(f"{len(rows)} face(s) in {len(files) - no_face - unreadable} of {len(files)} image(s); "
           f"{no_face} without a face, {unreadable} unreadable; written to {out}")
     if not rows:

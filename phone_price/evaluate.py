@@ -20,7 +20,6 @@ from common.runs import (
     check_writable_folder,
     read_json,
     read_run_config,
-    saved_model_path,
     write_csv,
     write_json,
     write_text,
@@ -45,12 +44,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def load_run(run_dir: Path):
-    import keras
-
-    model_path = saved_model_path(run_dir, "phone_price/train.py")
     import phone_price.model  # noqa: F401  registers RoundedAccuracy for loading
+    from common.saved_models import load_run_model
 
-    return keras.models.load_model(model_path), load_normalization(
+    return load_run_model(run_dir, "phone_price/train.py"), load_normalization(
         run_dir / "normalization.json"
     )
 

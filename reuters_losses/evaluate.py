@@ -16,7 +16,6 @@ from common.cli import HelpFormatter, add_data_dir_flag, positive_int, print_met
 from common.runs import (
     check_writable_folder,
     read_run_config,
-    saved_model_path,
     write_json,
     write_text,
 )
@@ -51,12 +50,13 @@ def main(argv=None) -> None:
     run_dir = Path(args.run)
     config = read_run_config(run_dir, trainer="reuters_losses/train.py", kind="Reuters",
                              required=("num_words", "activation"))
-    model_path = saved_model_path(run_dir, "reuters_losses/train.py")
-    import keras
+    import reuters_losses.model  # noqa: F401  (registers RescaledMSE for loading)
+    from common.saved_models import load_run_model
+
+    model = load_run_model(run_dir, "reuters_losses/train.py")
     import pandas as pd
     from sklearn.metrics import confusion_matrix
 
-    import reuters_losses.model  # noqa: F401  (registers RescaledMSE for loading)
     from common.plotting import plot_confusion_matrix
     from reuters_losses.data import NUM_CLASSES, load_reuters
     from reuters_losses.metrics import scores
@@ -64,7 +64,7 @@ def main(argv=None) -> None:
     data = load_reuters(args.data_dir or config.get("data_dir"), config["num_words"],
                         config.get("inputs", "multi-hot"))
     out = check_writable_folder(args.out or run_dir)
-    outputs = keras.models.load_model(model_path).predict(data["x_test"], verbose=0)
+    outputs = model.predict(data["x_test"], verbose=0)
     labels = data["labels_test"]
     result = scores(labels, outputs)
     print_metrics(run_dir, result)

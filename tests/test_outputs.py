@@ -1,0 +1,158 @@
+"""What a tool may delete, and what it trusts when it reads back: output folders that hold only
+what the tool wrote (with a manifest and a lock), and shipped models checked against their
+sha256."""
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from common.errors import UserError
+from common.outputs import OutputFolder
+from tests.conftest import REPO
+
+SHIPPED = REPO / "results" / "landmarks" / "ibug68-small_cnn-128px"
+FACE = "afw/1051618982_1"
+
+
+@pytest.fixture()
+def face(data_dir):
+    return data_dir / "ibug_68" / f"{FACE}.jpg"
+
+
+def predict(folder, *images, box="30,30,120,120"):
+    from landmarks import predict
+
+    predict.main([str(SHIPPED), *map(str, images), "--box", box, "--out", str(folder)])
+
+
+# ------------------------------------------------------------------ N29, N29b: predict's --out
+def test_predict_refuses_a_folder_of_user_files_and_touches_none(tmp_path, face):
+    mine = {"predictions.csv": "data", "holiday_face1.pts": "k", "cat_overlay.png": "k"}
+    for name, text in mine.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(UserError, match="did not write"):
+        predict(tmp_path, face)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir() if p.name != ".lock"} == mine
+
+
+def test_predict_refuses_another_tools_output_even_when_nothing_is_predicted(tmp_path):
+    (tmp_path / "predictions.csv").write_text("id,price_range\n1,3\n")
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(UserError, match="did not write"):
+        predict(tmp_path, tmp_path / "missing.jpg")
+    assert (tmp_path / "predictions.csv").read_text() == "id,price_range\n1,3\n"
+
+
+def test_predict_replaces_exactly_its_own_earlier_outputs(tmp_path, face, data_dir):
+    other = data_dir / "ibug_68" / "afw" / "1130084326_1.jpg"
+    predict(tmp_path, other)
+    assert (tmp_path / "1130084326_1_face0.pts").exists()
+    predict(tmp_path, face)
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert names == ["1051618982_1_face0.pts", "1051618982_1_overlay.png", "predictions.csv"]
+
+
+def test_predict_refuses_its_own_output_once_edited(tmp_path, face):
+    predict(tmp_path, face)
+    (tmp_path / "predictions.csv").write_text("my edits")
+    with pytest.raises(UserError, match="changed after"):
+        predict(tmp_path, face)
+    assert (tmp_path / "predictions.csv").read_text() == "my edits"
+
+
+def test_a_manifest_of_another_tool_is_refused(tmp_path):
+    OutputFolder.open(tmp_path, tool="landmarks/export.py").seal()
+    with pytest.raises(UserError, match="not a manifest of landmarks/predict.py"):
+        OutputFolder.open(tmp_path, tool="landmarks/predict.py")
+
+
+def test_a_symlink_in_the_folder_is_not_taken_for_an_output(tmp_path):
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep")
+    folder = tmp_path / "out"
+    out = OutputFolder.open(folder, tool="t")
+    out.declare("a.pts")
+    (folder / "a.pts").symlink_to(target)
+    with pytest.raises(UserError, match="did not write"):
+        OutputFolder.open(folder, tool="t")
+    assert target.read_text() == "keep"
+
+
+# ------------------------------------------------------------------------ N31: one run at a time
+def test_a_second_process_cannot_write_into_a_folder_in_use(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from common.outputs import OutputFolder
+            OutputFolder.open({str(tmp_path)!r}, tool="t")
+            print("held", flush=True)
+            time.sleep(60)
+        """)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match="another process"):
+            OutputFolder.open(tmp_path, tool="t")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# ---------------------------------------------------------------- N15c, N16: the shipped sha256
+@pytest.fixture()
+def shipped_copy(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(SHIPPED, run, ignore=shutil.ignore_patterns("*.png", "tensorboard"))
+    return run
+
+
+def test_the_shipped_model_loads_when_its_hash_matches(shipped_copy):
+    from landmarks.inference import load_model
+
+    assert load_model(shipped_copy).input_shape[1] > 0
+
+
+def test_a_changed_model_is_refused(shipped_copy):
+    from landmarks.inference import load_model
+
+    with open(shipped_copy / "model.keras", "r+b") as f:
+        f.seek(2000)
+        byte = f.read(1)
+        f.seek(2000)
+        f.write(bytes([byte[0] ^ 1]))
+    with pytest.raises(UserError, match="does not match its model.keras.sha256"):
+        load_model(shipped_copy)
+
+
+def test_a_changed_hash_record_is_refused(shipped_copy):
+    from landmarks.inference import load_model
+
+    (shipped_copy / "model.keras.sha256").write_text("0" * 64 + "  model.keras\n")
+    with pytest.raises(UserError, match="does not match"):
+        load_model(shipped_copy)
+    (shipped_copy / "model.keras.sha256").write_text("garbage\n")
+    with pytest.raises(UserError, match="not one '<sha256>  <file name>' line"):
+        load_model(shipped_copy)
+
+
+@pytest.mark.parametrize("run, trainer", [
+    ("phone_price/classification-global-seed0", "phone_price/train.py"),
+    ("reuters_losses/runs/adam-20ep/softmax-categorical_crossentropy-seed0",
+     "reuters_losses/train.py"),
+])
+def test_phone_and_reuters_models_are_hash_checked_and_a_damaged_one_is_one_line(
+        tmp_path, run, trainer):
+    from common.saved_models import load_run_model
+
+    copy = tmp_path / "run"
+    shutil.copytree(REPO / "results" / run, copy, ignore=shutil.ignore_patterns("*.png"))
+    assert load_run_model(copy, trainer) is not None
+    data = (copy / "model.keras").read_bytes()
+    (copy / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="does not match"):
+        load_run_model(copy, trainer)
+    (copy / "model.keras.sha256").unlink()  # a run trained here has no record: still one line
+    with pytest.raises(UserError, match="cannot be loaded"):
+        load_run_model(copy, trainer)
