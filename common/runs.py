@@ -218,30 +218,45 @@ def is_run_folder(path: Path) -> bool:
 
 def _written_by_a_run(entry: Path) -> bool:
     name = entry.name
+    if entry.is_symlink():  # a run never makes links: one points at something of the user's
+        return False
     if entry.is_dir():
         return name in RUN_FOLDERS or (name.startswith("fold") and is_run_folder(entry))
     return name.endswith(RUN_SUFFIXES) or name.startswith((".tmp-", ".write-test-"))
 
 
-def clear_run_folder(run_dir: Path) -> None:
-    """Delete what a run wrote in ``run_dir``, and nothing else: a folder that is not a run
-    folder, or that holds anything a run does not write, is refused with one line."""
+def check_clearable(run_dir: Path) -> list[Path]:
+    """What clearing ``run_dir`` would delete (all of it written by a run), or a UserError
+    before anything is touched: a folder that is not a run folder, or that holds anything a
+    run does not write (a user's file, a symbolic link), is refused."""
+    if not run_dir.is_dir():
+        return []
     entries = [e for e in run_dir.iterdir() if e.name != LOCK_FILE]
-    if not entries:
-        return
-    if not is_run_folder(run_dir):
-        raise UserError(f"--overwrite would delete {run_dir}, which is not a run folder (no "
+    if entries and not is_run_folder(run_dir):
+        raise UserError(f"overwriting would delete {run_dir}, which is not a run folder (no "
                         f"config.json of a run; it holds {entries[0].name}); choose another "
-                        "--out")
+                        "output folder")
     foreign = [e.name for e in entries if not _written_by_a_run(e)]
     if foreign:
-        raise UserError(f"--overwrite would delete {run_dir}/{foreign[0]}, which no run writes; "
-                        "move it away or choose another --out")
-    for entry in entries:
+        raise UserError(f"overwriting would delete {run_dir}/{foreign[0]}, which no run writes "
+                        "(or is a link); move it away or choose another output folder")
+    return entries
+
+
+def clear_run_folder(run_dir: Path) -> None:
+    """Delete what a run wrote in ``run_dir``, and nothing else (``check_clearable`` first)."""
+    for entry in check_clearable(run_dir):
         if entry.is_dir():
             shutil.rmtree(entry)
         else:
             entry.unlink()
+
+
+def refuse_non_empty(run_dir: Path) -> None:
+    entries = [e.name for e in run_dir.iterdir() if e.name != LOCK_FILE]
+    if entries:
+        raise UserError(f"{run_dir} is not empty and holds no run ({entries[0]}); choose a "
+                        "new or empty output folder")
 
 
 def lock_run_folder(run_dir: Path) -> None:
@@ -270,6 +285,11 @@ def start_run(out, config: dict, *, overwrite: bool = False) -> Path:
     The same config resumes (the backup, if any, is kept); ``overwrite`` deletes what a run wrote
     there first, and refuses to delete anything else.
     """
+    existing = Path(out)
+    if overwrite:  # refused before the lock: a refusal leaves no trace in the user's folder
+        check_clearable(existing)
+    elif existing.is_dir() and not (existing / CONFIG_FILE).exists():
+        refuse_non_empty(existing)
     run_dir = check_writable_folder(out)
     lock_run_folder(run_dir)
     state = run_state(run_dir, config)
@@ -278,10 +298,7 @@ def start_run(out, config: dict, *, overwrite: bool = False) -> Path:
     if overwrite:
         clear_run_folder(run_dir)
     elif state == "new":
-        entries = [e.name for e in run_dir.iterdir() if e.name != LOCK_FILE]
-        if entries:
-            raise UserError(f"{run_dir} is not empty and holds no run ({entries[0]}); choose a "
-                            "new or empty --out")
+        refuse_non_empty(run_dir)
     (run_dir / METRICS_FILE).unlink(missing_ok=True)  # from here on, the folder is incomplete
     recorded = {**config, "versions": package_versions()}
     if "out" in recorded:  # where it was written, relative to the repository: no machine path

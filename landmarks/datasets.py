@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -155,7 +156,8 @@ def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> Landmar
     csv_path = root / "muct76-opencv.csv"
     if not csv_path.exists():
         raise UserError(f"{csv_path} not found; get it from {MUCT_SOURCE}")
-    images_dir = (root / "jpg").resolve()
+    images_dir = Path(os.path.abspath(root / "jpg"))  # not resolved: jpg/ may be a link
+    inside = images_dir.resolve()
     bad = _BadInput(skip_bad)
     expected = 2 + 2 * MUCT_POINTS
     paths, points, subjects, missing_images = [], [], [], 0
@@ -177,8 +179,9 @@ def read_muct(data_dir=None, subsets=None, *, skip_bad: bool = False) -> Landmar
             if not np.isfinite(xy).all():
                 bad(where, "a coordinate is not finite")
                 continue
-            image = (images_dir / f"{fields[0]}.jpg").resolve()
-            if not image.is_relative_to(images_dir):
+            image = images_dir / f"{fields[0]}.jpg"
+            if not image.resolve().is_relative_to(inside) or len(image.parts) != len(
+                    images_dir.parts) + 1:
                 bad(where, f"image name {fields[0]!r} points outside {images_dir}")
                 continue
             if not image.exists():
@@ -232,8 +235,8 @@ def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
         if line.startswith("n_points"):
             match = _N_POINTS.fullmatch(line)
             if match is None:
-                raise UserError(f"{path}, line {line_no}: expected 'n_points: <number>', "
-                                f"got {raw!r}")
+                raise UserError(f"{path}, line {line_no}: expected 'n_points: <number>'; "
+                                "is it a .pts file?")
             declared = int(match.group(1))
             continue
         parts = line.split()
@@ -242,7 +245,8 @@ def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
                 raise ValueError
             rows.append((float(parts[0]), float(parts[1])))
         except ValueError:
-            raise UserError(f"{path}, line {line_no}: expected 'x y', got {raw!r}") from None
+            raise UserError(f"{path}, line {line_no}: expected two numbers 'x y'; is it a .pts "
+                            "file?") from None
     if declared is not None and declared != len(rows):
         raise UserError(f"{path}: header says n_points: {declared} but has {len(rows)} points")
     if len(rows) != num_points:
@@ -427,8 +431,8 @@ def load_split(config: dict) -> tuple[LandmarkSet, LandmarkSet]:
 
 def relative_paths(data: LandmarkSet, data_dir=None) -> list[str]:
     """The images' paths relative to the data root (what split.json records: no machine path)."""
-    root = data_root(data_dir).resolve()
-    return [Path(p).resolve().relative_to(root).as_posix() for p in data.paths]
+    root = os.path.abspath(data_root(data_dir))  # links are kept: a subset may be a link
+    return [Path(os.path.relpath(os.path.abspath(p), root)).as_posix() for p in data.paths]
 
 
 def recorded_split(config: dict, split: dict, name: str = "val") -> LandmarkSet:

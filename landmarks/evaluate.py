@@ -64,6 +64,9 @@ def main(argv=None) -> None:
         config["data_dir"] = args.data_dir
     if args.dataset or args.subsets:
         dataset = args.dataset or config["dataset"]
+        if args.subsets and dataset != "ibug68":
+            raise UserError(f"--subsets names ibug68 folders, but {dataset} is one folder; score "
+                            "it without --subsets, or pass --dataset ibug68")
         subsets = (args.subsets or config["subsets"]).split(",")
         data = read_dataset(dataset, config.get("data_dir"), subsets, skip_bad=args.skip_bad)
         data = select_points(data, config.get("points"))

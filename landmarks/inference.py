@@ -45,6 +45,33 @@ def load_model(run_dir):
     return load_run_model(run_dir, TRAINER, compile=False)
 
 
+def check_image(image) -> np.ndarray:
+    """``image`` as what the model was trained on, RGB uint8 [H, W, 3], or a UserError naming
+    the argument (a float or 16-bit image would be read on the wrong scale)."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise UserError(f"image: expected uint8 pixels 0..255, got {image.dtype}; convert it "
+                        "(e.g. landmarks.datasets.read_image reads any file as RGB uint8)")
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+        raise UserError(f"image: expected an RGB array [height, width, 3], got shape "
+                        f"{list(image.shape)}")
+    return image
+
+
+def check_boxes(boxes) -> np.ndarray:
+    """Crop boxes [F, 3] (x0, y0, side): finite, with a positive side, or a UserError naming
+    the argument (four-number boxes are not silently regrouped in threes)."""
+    array = np.asarray(boxes, np.float64)
+    if array.ndim == 1 and array.shape == (3,):
+        array = array[None]
+    if array.ndim != 2 or array.shape[1] != 3:
+        raise UserError(f"boxes: expected crop boxes (x0, y0, side), shape [3] or [faces, 3], "
+                        f"got shape {list(array.shape)}")
+    if not np.isfinite(array).all() or (array[:, 2] <= 0).any():
+        raise UserError("boxes: every box needs finite numbers and a positive side")
+    return array.astype(np.float32)
+
+
 class Predictor:
     """A landmark model with its run's crop size, flip test and detector box mapping."""
 
@@ -106,9 +133,10 @@ class Predictor:
         return apply_mapping(found, self.box_mapping)
 
     def predict(self, image: np.ndarray, boxes=None, *, detector: str | None = None):
-        """(points [F, K, 2] in image pixels, crop boxes [F, 3]) of an RGB uint8 image."""
-        boxes = self.detect(image, detector=detector) if boxes is None else \
-            np.asarray(boxes, np.float32).reshape(-1, 3)
+        """(points [F, K, 2] in image pixels, crop boxes [F, 3]) of an RGB uint8 image
+        [H, W, 3]; ``boxes``: crop boxes (x0, y0, side) in pixels, [3] or [F, 3]."""
+        image = check_image(image)
+        boxes = self.detect(image, detector=detector) if boxes is None else check_boxes(boxes)
         if not len(boxes):
             return np.zeros((0, 0, 2), np.float32), boxes
         matrices = [geometry.box_matrix(box) for box in boxes]

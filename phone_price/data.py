@@ -156,7 +156,22 @@ def read_phone_csv(path, *, labeled: bool = True):
         raise UserError(f"{path}, line {row + 2}, column {FEATURES[col]}: "
                         f"{frame[FEATURES[col]].iloc[row]!r} is not a finite float32 number; "
                         "every feature must be finite and below 3.4e38")
+    if labeled:
+        numeric = drop_repeated_rows(numeric[expected], path)
     return numeric[expected]
+
+
+def drop_repeated_rows(frame, path):
+    """``frame`` without rows that repeat an earlier row exactly (features and label), said in
+    one line: a copy on both sides of a split would score the model on its own training rows."""
+    import sys
+
+    repeated = frame.duplicated().to_numpy()
+    if repeated.any():
+        first = int(np.flatnonzero(repeated)[0])
+        print(f"{path}: {int(repeated.sum())} row(s) repeat an earlier row exactly (first: line "
+              f"{first + 2}); dropped, so no phone is on both sides of a split", file=sys.stderr)
+    return frame[~repeated].reset_index(drop=True)
 
 
 def features_and_labels(frame) -> tuple[np.ndarray, np.ndarray]:

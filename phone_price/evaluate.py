@@ -43,6 +43,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def read_split_rows(path: Path) -> dict[str, np.ndarray]:
+    """split.json's ``train`` / ``val`` / ``test`` row indices: lists of whole numbers from 0
+    up, or one line saying the file was edited or damaged."""
+    record = read_json(path)
+    rows = {}
+    for name in ("train", "val", "test"):
+        values = record.get(name) if isinstance(record, dict) else None
+        if not isinstance(values, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+            raise UserError(f"{path}: '{name}' is not a list of row numbers from 0 up; the file "
+                            "was edited or damaged: train again")
+        rows[name] = np.asarray(values, dtype=np.int64)
+    return rows
+
+
 def load_run(run_dir: Path):
     import phone_price.model  # noqa: F401  registers RoundedAccuracy for loading
     from common.saved_models import load_run_model
@@ -83,7 +98,7 @@ def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) 
 
     out = check_writable_folder(out or run_dir)
     config = read_json(run_dir / "config.json")
-    rows = {k: np.asarray(v) for k, v in read_json(run_dir / "split.json").items()}
+    rows = read_split_rows(run_dir / "split.json")
     if config.get("csv") and config.get("csv_sha256"):
         from common.data import sha256_of
 
@@ -95,6 +110,9 @@ def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) 
     if max(int(v.max()) for v in rows.values() if len(v)) >= len(y):
         raise UserError(f"{run_dir}/split.json names rows the data does not have ({len(y)} "
                         "rows); train again on this file")
+    if len(np.unique(np.concatenate(list(rows.values())))) < sum(map(len, rows.values())):
+        raise UserError(f"{run_dir}/split.json names a row twice (within or across splits); it "
+                        "was edited or damaged: train again")
     model, stats = load_run(run_dir)
     x_train = apply_normalization(x[rows["train"]], stats)
     x_eval = apply_normalization(x[rows[split]], stats)

@@ -156,3 +156,29 @@ def test_phone_and_reuters_models_are_hash_checked_and_a_damaged_one_is_one_line
     (copy / "model.keras.sha256").unlink()  # a run trained here has no record: still one line
     with pytest.raises(UserError, match="cannot be loaded"):
         load_run_model(copy, trainer)
+
+
+# ------------------------------------------------------------- N37, N40: --overwrite's checks
+def test_overwrite_refuses_a_linked_folder_before_deleting_anything(tmp_path):
+    from common.runs import start_run
+
+    run = tmp_path / "run"
+    start_run(run, {"seed": 0, "out": "x"})
+    (run / "metrics.json").write_text("{}")
+    mine = tmp_path / "my_logs"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    (run / "tensorboard").symlink_to(mine)
+    with pytest.raises(UserError, match="tensorboard, which no run writes"):
+        start_run(run, {"seed": 1, "out": "x"}, overwrite=True)
+    assert (run / "metrics.json").exists() and (mine / "notes.txt").read_text() == "keep"
+
+
+def test_a_refused_overwrite_leaves_no_lock_file(tmp_path):
+    from common.runs import start_run
+
+    (tmp_path / "thesis.txt").write_text("x")
+    for overwrite in (True, False):
+        with pytest.raises(UserError):
+            start_run(tmp_path, {"seed": 0, "out": "x"}, overwrite=overwrite)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.txt"]
