@@ -7,10 +7,39 @@ import argparse
 import errno
 import shlex
 import sys
+from pathlib import Path
 
 from common.data import ENV_VAR
 from common.errors import UserError
 from common.runs import declare_harmless
+
+_parsers: list[argparse.ArgumentParser] = []  # of this process's script: its flags, by dest
+
+
+def new_parser(description: str | None) -> argparse.ArgumentParser:
+    """The parser of a script: ``--help`` that keeps the docstring's layout and shows each
+    default once, no abbreviated flags; ``run_cli`` reads its flags to name a bad parameter."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter,
+                                     allow_abbrev=False)
+    _parsers.append(parser)
+    return parser
+
+
+def flag_of(param: str) -> str | None:
+    """The flag through which the running script sets ``param`` (None: it has none)."""
+    for parser in reversed(_parsers):
+        for action in parser._actions:
+            if action.dest == param and action.option_strings:
+                return action.option_strings[0]
+    return None
+
+
+def describe_user_error(exc: UserError) -> str:
+    """The line a user reads: a parameter at fault is shown as the script's flag."""
+    if exc.param is None:
+        return str(exc)
+    flag = flag_of(exc.param)
+    return f"argument {flag}: {exc}" if flag else f"parameter {exc.param}: {exc}"
 
 
 def add_data_dir_flag(parser: argparse.ArgumentParser) -> None:
@@ -51,12 +80,6 @@ def add_run_flags(parser: argparse.ArgumentParser, *, out_help: str) -> None:
                              "settings resumes, and one with other settings is refused)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     declare_harmless(parser, "data_dir", "out", "overwrite", "quiet")
-
-
-def check_choice(name: str, value, choices) -> None:
-    """ValueError naming the bad value and the valid ones (the scikit-learn manner)."""
-    if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(map(str, choices))}")
 
 
 def number_in(kind, low=None, high=None, *, low_open=False, high_open=False):
@@ -116,17 +139,37 @@ def print_metrics(run_dir, metrics: dict) -> None:
         print(f"  {name:>{width}s}: {shown}")
 
 
+def what_overwrite_deletes(run_dir) -> str:
+    """``--overwrite``'s cost in words: the files of the run it would delete."""
+    from common.runs import check_clearable
+
+    try:
+        entries = check_clearable(Path(run_dir))
+    except UserError as exc:
+        return f"--overwrite would be refused ({exc})"
+    shown = ", ".join(sorted(e.name for e in entries)[:4]) + (" …" if len(entries) > 4 else "")
+    return f"--overwrite deletes its {len(entries)} files and folders ({shown}) and starts again"
+
+
 def train_or_report(config: dict, run) -> None:
     """The main of every train.py: a run already complete with the same settings is reported
-    (where, and its metrics) without training again; else ``run(config)`` and its metrics."""
-    from common.runs import read_json, run_state
+    (where, and its metrics) without training again; a folder holding a run with other settings
+    is refused, naming the way out (``--out``) first; else ``run(config)`` and its metrics."""
+    from common.runs import config_differences, read_json, run_state
 
-    if not config.get("overwrite") and run_state(config["out"], config) == "complete":
-        print(f"complete already (same settings): {config['out']}; pass --overwrite to train "
-              "it again", file=sys.stderr)
-        print_metrics(config["out"], read_json(f"{config['out']}/metrics.json"))
+    out = config["out"]
+    state = "new" if config.get("overwrite") else run_state(out, config)
+    if state == "complete":
+        print(f"complete already (same settings): {out}; to train again, give a new folder "
+              f"(--out NEW); {what_overwrite_deletes(out)}", file=sys.stderr)
+        print_metrics(out, read_json(f"{out}/metrics.json"))
         return
-    print_metrics(config["out"], run(config))
+    if state == "different":
+        differences = config_differences(read_json(f"{out}/config.json"), config)
+        raise UserError(f"{out} holds a run with other settings ({'; '.join(differences[:4])}"
+                        f"{' …' if len(differences) > 4 else ''}); train into a new folder with "
+                        f"--out NEW, or: {what_overwrite_deletes(out)}")
+    print_metrics(out, run(config))
 
 
 def run_cli(main, argv=None) -> None:
@@ -134,7 +177,7 @@ def run_cli(main, argv=None) -> None:
     try:
         main(argv)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {describe_user_error(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS):

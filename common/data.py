@@ -58,8 +58,8 @@ def fetch(relpath: str, url: str | None, sha256: str | None, data_dir=None) -> P
     if not path.exists():
         if url is None:
             raise UserError(
-                f"{relpath} not found under {root} (data root: --data-dir, ${ENV_VAR} or data/); "
-                f"see data/README.md for where to get it."
+                f"{relpath} not found under the data root {root} (data_dir, else ${ENV_VAR}, "
+                f"else data/); see data/README.md for where to get it.", param="data_dir"
             )
         _download(url, path, sha256, root)
     if sha256:
@@ -86,5 +86,6 @@ def _download(url: str, path: Path, sha256: str | None, root: Path) -> None:
         raise UserError(
             f"{path.relative_to(root) if path.is_relative_to(root) else path} is missing under "
             f"{root} and could not be downloaded from {url} ({reason}); download it by hand into "
-            f"{path.parent} or set --data-dir / ${ENV_VAR} to a folder that has it."
+            f"{path.parent}, or point data_dir (or ${ENV_VAR}) at a folder that has it.",
+            param="data_dir",
         ) from exc

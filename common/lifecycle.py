@@ -165,7 +165,7 @@ def load_backup(run_dir: Path, model: keras.Model) -> dict | None:
         model.load_weights(folder / state["weights"])
     except Exception as exc:  # h5py/Keras raise many types for a damaged or foreign file
         raise UserError(f"the backup in {folder} cannot be restored ({type(exc).__name__}); "
-                        "pass --overwrite to start the run again") from exc
+                        "overwrite the run to start it again", param="overwrite") from exc
     return state
 
 
@@ -218,10 +218,10 @@ def fit_and_record(
     history = pd.DataFrame(recorder.rows, dtype=float)  # a resumed NaN was saved as null
     if len(history) and not np.isfinite(history["loss"].iloc[-1]):
         print(f"warning: the loss became NaN in epoch {len(history)}; training stopped "
-              "(lower --lr or normalize the inputs)", file=sys.stderr)
+              "(lower the learning rate lr, or normalize the inputs)", file=sys.stderr)
     if recorder.best is None:
         raise UserError(f"{monitor} was never a finite number, so no checkpoint was kept in "
-                        f"{run_dir}; lower --lr or normalize the inputs")
+                        f"{run_dir}; lower the learning rate or normalize the inputs", param="lr")
     plot_training_curves(history, list(curves), run_dir / "curves.png", title=title,
                          best_epoch=recorder.best_epoch)
     best = keras.models.load_model(run_dir / "model.keras")

@@ -109,7 +109,8 @@ def read_json(path) -> dict:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:  # UnicodeDecodeError, JSONDecodeError are ValueErrors
         raise UserError(f"{path} cannot be read as JSON ({type(exc).__name__}); it is "
-                        "damaged: rerun with --overwrite to start again") from exc
+                        "damaged: restore it, or make it again with the tool that wrote it") \
+            from exc
 
 
 def code_version() -> dict:
@@ -182,22 +183,22 @@ def refuse_different(run_dir, config: dict) -> None:
     """One line naming the settings that differ and the two ways out."""
     differences = config_differences(read_json(Path(run_dir) / CONFIG_FILE), config)
     shown = "; ".join(differences[:4]) + (" …" if len(differences) > 4 else "")
-    raise UserError(f"{run_dir} holds a run with other settings ({shown}); choose another --out, "
-                    "or pass --overwrite to delete it and start again")
+    raise UserError(f"{run_dir} holds a run with other settings ({shown}); choose another output "
+                    "folder, or overwrite it to delete that run and start again", param="out")
 
 
 def check_writable_folder(path) -> Path:
     """``path`` as a folder this process can write into, or a one-line UserError."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise UserError(f"--out {path} is a file, not a folder; choose a folder path")
+        raise UserError(f"{path} is a file, not a folder; choose a folder path", param="out")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-")
         probe.close()
     except OSError as exc:
-        raise UserError(f"cannot write to {path} ({exc.strerror or exc}); choose another --out "
-                        "or fix the folder's permissions") from exc
+        raise UserError(f"cannot write to {path} ({exc.strerror or exc}); choose another output "
+                        "folder or fix the folder's permissions", param="out") from exc
     return path
 
 
@@ -273,7 +274,7 @@ def lock_run_folder(run_dir: Path) -> None:
     except OSError:
         os.close(fd)
         raise UserError(f"another process is running in {run_dir}; wait for it to finish, or "
-                        "choose another --out") from None
+                        "choose another output folder", param="out") from None
     _held_locks[key] = fd
 
 

@@ -28,8 +28,8 @@ def connect(address: str) -> bool:
     try:
         import ray
     except ImportError:
-        raise UserError("--backend ray needs the ray package: pip install -r "
-                        "requirements-ray.txt") from None
+        raise UserError("the ray backend needs the ray package: pip install -r "
+                        "requirements-ray.txt", param="backend") from None
     if ray.is_initialized():
         return False
     quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
@@ -38,8 +38,8 @@ def connect(address: str) -> bool:
         return False
     except ConnectionError:
         if address != "auto":
-            raise UserError(f"no Ray cluster at --address {address}; start one with "
-                            "`ray start --head`, or use --address auto") from None
+            raise UserError(f"no Ray cluster at {address}; start one with `ray start --head`, "
+                            "or use the address auto", param="address") from None
     ray.init(**quiet)
     return True
 

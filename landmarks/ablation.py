@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common.cli import HelpFormatter, add_data_dir_flag, command_line, run_cli
+from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
 from common.paths import shown
 from landmarks import train
 
@@ -45,8 +45,7 @@ COLUMNS = {"val_noflip_nme": "NME", "val_flip_nme": "NME, flip test",
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     add_data_dir_flag(p)
     p.add_argument("--rows", type=int, nargs="+", choices=range(len(ROWS)),
                    default=list(range(len(ROWS))), help="rows to run and show")

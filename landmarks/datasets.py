@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common.cli import check_choice
 from common.data import data_root
 from common.errors import UserError
+from common.validation import check_choice
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 # The coordinate each format gives the centre of the first pixel: 300-W's .pts are 1-based (as
@@ -95,7 +95,7 @@ class LandmarkSet:
         """One line per kind of item left out, for the user and the run folder."""
         lines = [f"{count} {what} left out" for what, count in self.left_out.items() if count]
         if self.skipped:
-            lines.append(f"{len(self.skipped)} bad item(s) skipped (--skip-bad); first: "
+            lines.append(f"{len(self.skipped)} bad item(s) skipped (skip_bad); first: "
                          f"{self.skipped[0]['item']}: {self.skipped[0]['reason']}")
         return lines
 
@@ -108,7 +108,7 @@ class _BadInput:
 
     def __call__(self, item, reason: str) -> None:
         if not self.skip_bad:
-            raise UserError(f"{item}: {reason} (or pass --skip-bad to skip bad items)")
+            raise UserError(f"{item}: {reason} (or skip bad items)", param="skip_bad")
         self.skipped.append({"item": str(item), "reason": reason})
 
 
@@ -390,7 +390,7 @@ def select_points(data: LandmarkSet, count: int | None) -> LandmarkSet:
     if count in (None, data.spec.num_points):
         return data
     if count != 5:
-        raise UserError(f"{data.dataset} has {data.spec.num_points} points; --points takes "
+        raise UserError(f"{data.dataset} has {data.spec.num_points} points; points takes "
                         f"{data.spec.num_points} or 5")
     return five_points(data)
 
@@ -449,6 +449,6 @@ def recorded_split(config: dict, split: dict, name: str = "val") -> LandmarkSet:
     missing = [p for p in wanted if p not in index]
     if missing:
         raise UserError(f"{len(missing)} of the run's {len(wanted)} {name} images are not in "
-                        f"the data root (first: {missing[0]}); point --data-dir at the data "
-                        "the run was trained on")
+                        f"the data root (first: {missing[0]}); point data_dir at the data "
+                        "the run was trained on", param="data_dir")
     return data.subset([index[p] for p in wanted])

@@ -21,8 +21,8 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
-from common.cli import check_choice
 from common.errors import UserError
+from common.validation import check_choice
 
 DETECTORS = ("hog", "cnn")
 
@@ -38,7 +38,8 @@ def _detector(name: str):
     try:
         import face_recognition_models
     except ImportError:
-        raise UserError("--detector cnn needs pip install face-recognition-models") from None
+        raise UserError("the cnn detector needs pip install face-recognition-models",
+                        param="detector") from None
     model_file = face_recognition_models.cnn_face_detector_model_location()
     return dlib.cnn_face_detection_model_v1(model_file)
 
@@ -90,7 +91,7 @@ def learn_mapping(paths, landmark_boxes: np.ndarray, *, detector: str = "hog") -
             matched.append(box)
     if len(detected) < 3:
         raise UserError(f"the {detector} detector found only {len(detected)} of {len(paths)} "
-                        "training faces; use --detector none or another detector")
+                        "training faces; use no detector or another one", param="detector")
     ratios = box_ratios(np.array(detected), np.array(matched))
     median = np.median(ratios, axis=0)
     centre_error = np.abs(ratios[:, :2] - median[:2]) / median[2]  # in units of the crop side

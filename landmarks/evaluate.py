@@ -20,13 +20,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common.cli import HelpFormatter, add_data_dir_flag, positive_int, print_metrics, run_cli
+from common.cli import (
+    add_data_dir_flag,
+    new_parser,
+    positive_int,
+    print_metrics,
+    run_cli,
+)
 from common.errors import UserError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     p.add_argument("run", help="run folder written by landmarks/train.py")
     add_data_dir_flag(p)
     p.add_argument("--dataset", choices=("ibug68", "muct"), default=None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common.cli import HelpFormatter, add_data_dir_flag, run_cli
+from common.cli import add_data_dir_flag, new_parser, run_cli
 from common.errors import UserError
 
 FORMATS = ("savedmodel", "tflite")
@@ -23,8 +23,7 @@ TOLERANCE = 1e-4
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     p.add_argument("run", help="run folder written by landmarks/train.py")
     p.add_argument("--format", choices=FORMATS, default="savedmodel", help="what to write")
     p.add_argument("--out", default=None,

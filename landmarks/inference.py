@@ -127,7 +127,7 @@ class Predictor:
         from landmarks.detect import apply_mapping, detect_faces
 
         if self.box_mapping is None:
-            raise UserError("the run has no box_mapping.json (trained with --detector none); "
+            raise UserError("the run has no box_mapping.json (trained without a detector); "
                             "give the face box")
         found = detect_faces(image, detector=detector or self.box_mapping["detector"])
         return apply_mapping(found, self.box_mapping)

@@ -14,8 +14,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from common.cli import check_choice
-from common.errors import UserError
+from common.errors import ParameterError, UserError
+from common.validation import check_choice
 from landmarks.heads import decoder_head, dense_head, soft_argmax_head
 from landmarks.options import BACKBONES, HEADS, MIN_IMAGE_SIZE, POOLINGS, check_weights  # noqa: F401
 
@@ -70,15 +70,17 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
     the small CNN's stride-4, 8 and 16 maps (for the stride-4 heatmap decoder)."""
     check_choice("backbone", name, BACKBONES)
     if image_size < MIN_IMAGE_SIZE[name]:
-        raise ValueError(f"{name} needs images of at least {MIN_IMAGE_SIZE[name]} px, "
-                         f"got {image_size}")
+        raise ParameterError("image_size", f"{name} needs images of at least "
+                                           f"{MIN_IMAGE_SIZE[name]} px, got {image_size}")
     shape = (image_size, image_size, 3)
     if name == "small_cnn":
         if weights == "imagenet":
-            raise ValueError("small_cnn has no ImageNet weights; use --weights none or a file")
+            raise ParameterError("weights", "small_cnn has no ImageNet weights; use weights none "
+                                            "or a file")
         return small_cnn(shape, width=width, pool_last=not spatial, pyramid=pyramid), "tf"
     if pyramid:
-        raise ValueError(f"--heatmap-stride 4 needs --backbone small_cnn, not {name}")
+        raise ParameterError("heatmap_stride", f"heatmap stride 4 needs the small_cnn backbone, "
+                                               f"not {name}")
     if name == "mobilenetv2":
         app, mode = keras.applications.MobileNetV2, "tf"
     else:
@@ -91,7 +93,7 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
             reason = str(exc).splitlines()[0]
             raise UserError(
                 f"ImageNet weights for {name} could not be downloaded ({reason}); "
-                f"put {expected} in ~/.keras/models/ or pass --weights none"
+                f"put {expected} in ~/.keras/models/ or use weights none", param="weights"
             ) from exc
     return app(include_top=False, weights=None, input_shape=shape), mode
 
@@ -154,6 +156,6 @@ def _load_weights(model, path: Path) -> None:
     try:
         model.load_weights(path)
     except Exception as exc:  # h5py/Keras raise many types for a damaged or foreign file
-        raise UserError(f"--weights {path} cannot be loaded into this {model.name} "
+        raise UserError(f"weights file {path} cannot be loaded into this {model.name} "
                         f"({type(exc).__name__}); give a weights file of the same "
                         "architecture") from exc

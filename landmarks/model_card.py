@@ -6,10 +6,9 @@ folder's own files, so the card cannot drift from the run.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from common.cli import HelpFormatter, run_cli
+from common.cli import new_parser, run_cli
 
 
 def card(run_dir: Path) -> str:
@@ -86,8 +85,7 @@ training images, these among them). Not for identification or any decision about
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     p.add_argument("run", help="a landmark run folder (evaluated with --boxes detector too)")
     args = p.parse_args(argv)
     from common.runs import write_text

@@ -17,5 +17,5 @@ def check_weights(weights: str | None) -> None:
     """ValueError unless ``weights`` is none, imagenet or a path ending in .h5 / .keras."""
     if weights in (None, "none", "imagenet") or str(weights).endswith(WEIGHT_SUFFIXES):
         return
-    raise ValueError(f"--weights {weights!r}: expected none, imagenet, or a file ending in "
+    raise ValueError(f"weights {weights!r}: expected none, imagenet, or a file ending in "
                      f"{' or '.join(WEIGHT_SUFFIXES)}")

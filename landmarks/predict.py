@@ -21,7 +21,7 @@ import math
 import sys
 from pathlib import Path
 
-from common.cli import HelpFormatter, positive_int, run_cli
+from common.cli import new_parser, positive_int, run_cli
 from common.errors import UserError
 from common.paths import repo_path
 
@@ -43,8 +43,7 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     p.add_argument("run", help="run folder written by landmarks/train.py")
     p.add_argument("images", nargs="+", help="image files or folders of them")
     p.add_argument("--out", default=str(DEFAULT_OUT),

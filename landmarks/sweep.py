@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from common.cli import (
-    HelpFormatter,
     add_data_dir_flag,
     command_line,
+    new_parser,
     positive_float,
     positive_int,
     run_cli,
@@ -53,8 +53,7 @@ KEY = ["points", "head", "loss"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=HelpFormatter, allow_abbrev=False)
+    p = new_parser(__doc__)
     add_data_dir_flag(p)
     p.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS),
                    help="which parts of the comparison to run (losses needs heads)")

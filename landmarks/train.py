@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 from common.cli import (
-    HelpFormatter,
     add_run_flags,
     fraction,
+    new_parser,
     number_in,
     positive_float,
     positive_int,
@@ -46,8 +46,7 @@ PRESETS = {
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=HelpFormatter, allow_abbrev=False)
+    p = new_parser(__doc__)
     p.add_argument("--preset", choices=PRESETS, default="cpu",
                    help=f"defaults for the flags below marked (preset): {PRESETS}")
     p.add_argument("--dataset", choices=DATASETS, default="ibug68", help="data set")

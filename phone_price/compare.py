@@ -18,7 +18,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from common.cli import HelpFormatter, add_data_dir_flag, command_line, positive_int, run_cli
+from common.cli import (
+    add_data_dir_flag,
+    command_line,
+    new_parser,
+    positive_int,
+    run_cli,
+)
 from common.data import sha256_of
 from common.plotting import save_figure
 from common.runs import write_csv, write_text
@@ -51,8 +57,7 @@ CANDIDATES = {
 def parse_args(argv=None) -> argparse.Namespace:
     from phone_price.model import HEADS
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     add_data_dir_flag(p)
     p.add_argument("--csv", default=None, help="your labeled CSV instead of Kaggle's train.csv")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds to run")

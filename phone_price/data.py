@@ -44,8 +44,8 @@ def load_labeled(csv=None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     Kaggle ``train.csv`` under the data root (hash-checked, downloaded if missing)."""
     path = Path(csv) if csv else phone_price_path("train", data_dir)
     if csv and not path.is_file():
-        raise UserError(f"--csv {path} not found; give the path of a CSV in Kaggle's format "
-                        f"({', '.join(FEATURES[:3])}, …, {LABEL})")
+        raise UserError(f"{path} not found; give the path of a CSV in Kaggle's format "
+                        f"({', '.join(FEATURES[:3])}, …, {LABEL})", param="csv")
     x, y = features_and_labels(read_phone_csv(path))
     if len(np.unique(y)) < 2:
         raise UserError(f"{path} has only price range {y[0]}; a classifier needs at least two "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.cli import HelpFormatter, add_data_dir_flag, print_metrics, run_cli
+from common.cli import add_data_dir_flag, new_parser, print_metrics, run_cli
 from common.errors import UserError
 from common.runs import (
     check_writable_folder,
@@ -29,8 +29,7 @@ from phone_price.normalization import apply_normalization, load_normalization
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     p.add_argument("run", help="run folder written by phone_price/train.py")
     add_data_dir_flag(p)
     p.add_argument("--split", choices=["val", "test"], default="test", help="split to score")

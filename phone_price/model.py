@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from common.cli import check_choice
+from common.validation import check_choice
 from phone_price.options import HEADS, OPTIMIZERS  # noqa: F401  (the names, for importers)
 
 HIDDEN = (300, 200, 150, 50)

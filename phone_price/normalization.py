@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common.cli import check_choice
 from common.runs import read_json, write_json
+from common.validation import check_choice
 
 MODES = ("global", "per-feature", "none")
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import (
-    HelpFormatter,
     add_run_flags,
     dropout_rate,
     fraction,
     layer_sizes,
+    new_parser,
     non_negative_int,
     number_in,
     positive_float,
@@ -44,8 +44,7 @@ RESULTS = repo_path("results", "phone_price")
 def parse_args(argv=None) -> argparse.Namespace:
     from phone_price.options import HEADS, OPTIMIZERS
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     p.add_argument("--csv", default=None,
                    help="your labeled CSV (Kaggle's 20 columns + price_range); default: Kaggle's "
                         "train.csv under the data root")

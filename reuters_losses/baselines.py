@@ -18,7 +18,14 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from common.cli import HelpFormatter, add_data_dir_flag, command_line, fraction, number_in, run_cli
+from common.cli import (
+    add_data_dir_flag,
+    command_line,
+    fraction,
+    new_parser,
+    number_in,
+    run_cli,
+)
 from common.runs import write_csv, write_text
 from common.selection import best_on_validation
 from common.sweep import aggregate, mean_std
@@ -35,8 +42,7 @@ BASELINES = {  # name: (input representation, grid of models)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     add_data_dir_flag(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="validation splits")
     p.add_argument("--num-words", type=number_in(int, 4), default=1000, help="vocabulary size")

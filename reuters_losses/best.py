@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.cli import HelpFormatter, add_data_dir_flag, command_line, run_cli
+from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
 from common.runs import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from reuters_losses import train
@@ -36,8 +36,7 @@ METRICS = ["val_accuracy", "test_accuracy", "test_macro_f1", "test_top3_accuracy
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     add_data_dir_flag(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds per candidate")
     p.add_argument("--candidates", nargs="+", choices=CANDIDATES, default=list(CANDIDATES),

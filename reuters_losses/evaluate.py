@@ -12,7 +12,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common.cli import HelpFormatter, add_data_dir_flag, positive_int, print_metrics, run_cli
+from common.cli import (
+    add_data_dir_flag,
+    new_parser,
+    positive_int,
+    print_metrics,
+    run_cli,
+)
 from common.runs import (
     check_writable_folder,
     read_run_config,
@@ -22,8 +28,7 @@ from common.runs import (
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     p.add_argument("run", help="run folder written by reuters_losses/train.py or sweep.py")
     add_data_dir_flag(p)
     p.add_argument("--top", type=positive_int, default=10, help="confused topic pairs to list")

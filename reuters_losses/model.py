@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from common.cli import check_choice
+from common.validation import check_choice
 from reuters_losses.data import NUM_CLASSES
 from reuters_losses.options import (  # noqa: F401  (the names, for importers)
     ACTIVATIONS,

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from common.cli import HelpFormatter, add_data_dir_flag, command_line, run_cli
+from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
 from common.plotting import save_figure
 from common.runs import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
@@ -52,8 +52,7 @@ def parse_pair(text: str) -> tuple[str, str]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     add_data_dir_flag(p)
     train.add_training_flags(p)
     p.add_argument("--pairs", type=parse_pair, nargs="+", default=PAIRS,

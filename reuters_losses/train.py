@@ -15,11 +15,11 @@ import argparse
 from pathlib import Path
 
 from common.cli import (
-    HelpFormatter,
     add_run_flags,
     dropout_rate,
     fraction,
     layer_sizes,
+    new_parser,
     number_in,
     positive_float,
     positive_int,
@@ -68,8 +68,7 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
 def parse_args(argv=None) -> argparse.Namespace:
     from reuters_losses.options import ACTIVATIONS, LOSSES
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                allow_abbrev=False)
+    p = new_parser(__doc__)
     p.add_argument("--activation", choices=ACTIVATIONS, default="softmax",
                    help="activation of the 46-unit output layer")
     p.add_argument("--loss", choices=LOSSES, default="categorical_crossentropy", help="loss")

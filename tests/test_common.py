@@ -153,7 +153,7 @@ def test_number_types_name_the_range():
     import argparse
     import re
 
-    from common.cli import check_choice, dropout_rate, fraction, layer_sizes, positive_int
+    from common.cli import dropout_rate, fraction, layer_sizes, positive_int
 
     assert positive_int("3") == 3 and fraction("0.5") == 0.5 and dropout_rate("0") == 0.0
     for parse, text, message in [(positive_int, "0", "[1, inf)"), (fraction, "1", "(0, 1)"),
@@ -162,8 +162,36 @@ def test_number_types_name_the_range():
         with pytest.raises(argparse.ArgumentTypeError, match=re.escape(message)):
             parse(text)
     assert layer_sizes("64,32") == [64, 32] and layer_sizes("none") == []
-    with pytest.raises(ValueError, match="unknown head 'x'; choose one of a, b"):
+
+
+def test_a_bad_parameter_is_named_and_the_cli_shows_the_scripts_own_flag(capsys):
+    from common.cli import new_parser, run_cli
+    from common.errors import ParameterError
+    from common.validation import check_choice, check_number
+
+    with pytest.raises(ValueError, match="unknown head 'x'; choose one of a, b") as raised:
         check_choice("head", "x", ("a", "b"))
+    assert isinstance(raised.value, ParameterError) and raised.value.param == "head"
+    with pytest.raises(ParameterError, match=r"batch_size must be in \[1, inf\], got 0"):
+        check_number("batch_size", 0, low=1, integer=True)
+
+    def main(argv):
+        new_parser("a test script").add_argument("--head-name", dest="head")
+        check_choice("head", "x", ("a", "b"))
+
+    for name in ("head", "no_such_flag"):
+        def failing(argv, name=name):
+            new_parser("another").add_argument("--out")
+            raise ParameterError(name, f"{name} is wrong")
+
+        with pytest.raises(SystemExit):
+            run_cli(failing)
+        assert capsys.readouterr().err == f"error: parameter {name}: {name} is wrong\n"
+    with pytest.raises(SystemExit) as stopped:
+        run_cli(main)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == ("error: argument --head-name: unknown head 'x'; choose "
+                                       "one of a, b\n")
 
 
 def test_command_line_is_the_real_argv():

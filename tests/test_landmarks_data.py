@@ -169,7 +169,7 @@ def test_bad_files_fail_or_are_skipped_and_counted(tmp_path, data_dir):
     victims[0].write_bytes(b"not a jpeg")
     pts = sorted(folder.glob("*.pts"))[1]
     pts.write_text("\n".join(pts.read_text().splitlines()[:-3]))  # drops two points and "}"
-    with pytest.raises(UserError, match="--skip-bad"):
+    with pytest.raises(UserError, match="skip bad items"):
         read_ibug68(tmp_path, ["afw"])
     faces = read_ibug68(tmp_path, ["afw"], skip_bad=True)
     assert len(faces) == 2 and len(faces.skipped) == 2

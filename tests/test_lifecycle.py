@@ -83,7 +83,7 @@ def test_a_damaged_backup_is_one_line_with_the_way_out(tmp_path):
         train(tmp_path, callbacks=[Interrupt(3)])
     state = read_json(tmp_path / "backup" / "state.json")
     (tmp_path / "backup" / state["weights"]).write_bytes(b"half a file")
-    with pytest.raises(UserError, match="cannot be restored.*--overwrite") as err:
+    with pytest.raises(UserError, match="cannot be restored.*overwrite the run") as err:
         train(tmp_path)
     assert "\n" not in str(err.value)
 
@@ -118,7 +118,7 @@ def test_a_new_run_invalidates_old_metrics_and_refuses_other_settings(tmp_path):
     assert run_state(tmp_path, CONFIG) == "complete"
     assert run_state(tmp_path, {**CONFIG, "quiet": True, "data_dir": "x"}) == "complete"
     assert run_state(tmp_path, {**CONFIG, "epochs": 3}) == "different"
-    with pytest.raises(UserError, match=r"other settings \(epochs: 8 → 3\).*--overwrite"):
+    with pytest.raises(UserError, match=r"other settings \(epochs: 8 → 3\).*overwrite it"):
         start_run(tmp_path, {**CONFIG, "epochs": 3})
     start_run(tmp_path, CONFIG)  # the same settings: a rerun, whose old metrics are gone first
     assert run_state(tmp_path, CONFIG) == "incomplete"
@@ -141,7 +141,8 @@ def test_output_folder_faults_are_one_line(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr("tempfile.NamedTemporaryFile", read_only)
-    with pytest.raises(UserError, match="cannot write to .*Permission denied.*another --out"):
+    with pytest.raises(UserError,
+                       match="cannot write to .*Permission denied.*another output folder"):
         start_run(tmp_path / "run", CONFIG)
 
 

@@ -99,7 +99,7 @@ def test_a_sweep_skips_only_folders_with_the_requested_settings(tmp_path, capsys
     done = fake_run(tmp_path / "a", epochs=2, seed=0)
     assert plan([done]) == []
     assert "skipping 1 complete" in capsys.readouterr().err
-    with pytest.raises(UserError, match=r"other settings \(epochs: 2 → 3\).*--overwrite"):
+    with pytest.raises(UserError, match=r"other settings \(epochs: 2 → 3\).*overwrite it"):
         plan([{**done, "epochs": 3}])
     assert plan([{**done, "epochs": 3}], overwrite=True)[0]["overwrite"] is True
 
@@ -176,7 +176,7 @@ def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir
     (folder / "stray.jpg").write_bytes(victim.read_bytes())  # a jpg without a .pts
     argv = ["--data-dir", str(tmp_path), "--subsets", "afw", "--image-size", "40", "--epochs",
             "1", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "run")]
-    with pytest.raises(UserError, match=f"{victim.name}: unreadable image.*--skip-bad"):
+    with pytest.raises(UserError, match=f"{victim.name}: unreadable image.*skip bad items"):
         train.run(vars(train.parse_args(argv)))
     assert not (tmp_path / "run").exists()  # bad data leaves no half-made run folder
     train.run(vars(train.parse_args(argv + ["--skip-bad"])))
