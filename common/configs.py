@@ -39,3 +39,15 @@ def from_flags(base, namespace) -> Any:
     names = {f.name for f in dataclasses.fields(base)}
     given = {k: v for k, v in vars(namespace).items() if k in names and v is not None}
     return dataclasses.replace(base, **given)
+
+
+def out_of(config) -> str:
+    """The run folder of a config (a dataclass, or a plain dict with an ``out`` key)."""
+    return config["out"] if isinstance(config, dict) else config.out
+
+
+def with_changes(config, **changes):
+    """``config`` with ``changes`` (``dataclasses.replace``, or a merged copy of a dict)."""
+    if isinstance(config, dict):
+        return {**config, **changes}
+    return dataclasses.replace(config, **changes)

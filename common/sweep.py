@@ -1,9 +1,10 @@
 """Running a grid of configurations (resumable, in local processes or on Ray) and summarizing it.
 
-Every configuration is one ``run_fn(config)`` call that writes its own run folder
-(``config['out']``). A folder is skipped only when it is complete *and* its recorded config
-equals the requested one; a folder holding other settings is refused before anything runs (or
-replaced, with ``overwrite``). A configuration that fails is reported and the others go on.
+Every configuration (an experiment's config dataclass, see ``common.configs``) is one
+``run_fn(config)`` call that writes its own run folder (``config.out``). A folder is skipped
+only when it is complete *and* its recorded config equals the requested one; a folder holding
+other settings is refused before anything runs (or replaced, with ``overwrite``). A
+configuration that fails is reported and the others go on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from common.cli import number_in, positive_int
+from common.configs import out_of, record, with_changes
 from common.errors import UserError, describe_error
 from common.runs import METRICS_FILE, declare_harmless, read_json, refuse_different, run_state
 
@@ -49,12 +51,12 @@ def plan(configs: list[dict], *, overwrite: bool = False) -> list[dict]:
     """The configurations still to run; complete ones are skipped, mismatches refused."""
     pending = []
     for config in configs:
-        state = run_state(config["out"], config)
+        state = run_state(out_of(config), record(config))
         if state == "complete":
             continue
         if state == "different" and not overwrite:
-            refuse_different(config["out"], config)
-        pending.append({**config, "overwrite": state == "different"})
+            refuse_different(out_of(config), record(config))
+        pending.append(with_changes(config, overwrite=state == "different"))
     done = len(configs) - len(pending)
     if done:
         print(f"skipping {done} complete run(s) of {len(configs)}", file=sys.stderr)
@@ -66,12 +68,13 @@ def run_local(run_fn, pending: list[dict], jobs: int) -> dict[str, str]:
     failures = {}
     if jobs == 1:
         for i, config in enumerate(pending, 1):
-            print(f"[{i}/{len(pending)}] {config['out']}", file=sys.stderr)
+            out = out_of(config)
+            print(f"[{i}/{len(pending)}] {out}", file=sys.stderr)
             try:
                 run_fn(config)
             except Exception as exc:  # one bad configuration must not stop the others
-                failures[config["out"]] = describe_error(exc)
-                print(f"failed: {config['out']}: {failures[config['out']]}", file=sys.stderr)
+                failures[out] = describe_error(exc)
+                print(f"failed: {out}: {failures[out]}", file=sys.stderr)
         return failures
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     for attempt in range(2):  # a worker that dies breaks the pool: one fresh pool for the rest
@@ -81,7 +84,7 @@ def run_local(run_fn, pending: list[dict], jobs: int) -> dict[str, str]:
             try:
                 for i, future in enumerate(as_completed(futures), 1):
                     config = futures[future]
-                    out, error = config["out"], future.exception()
+                    out, error = out_of(config), future.exception()
                     if isinstance(error, BrokenProcessPool) and attempt == 0:
                         broken.append(config)
                     elif error is not None:
@@ -126,7 +129,7 @@ def run_grid(run_fn, grid: list[dict], args) -> tuple[pd.DataFrame, dict[str, st
     """``run_configs`` with a sweep's parsed flags, then ``collect`` of the complete folders;
     stops with the first failure when nothing at all completed."""
     failures = run_configs(run_fn, grid, **sweep_kwargs(args))
-    runs = collect(c["out"] for c in grid)
+    runs = collect(out_of(c) for c in grid)
     if runs.empty:
         raise_if_failed(failures, len(grid))
     return runs, failures

@@ -13,13 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+from common.configs import out_of
 from common.errors import UserError, describe_error
 from common.runs import check_writable_folder
 
 
 def _call(run_fn, config):
     run_fn(config)
-    return config["out"]
+    return out_of(config)
 
 
 def connect(address: str) -> bool:
@@ -46,7 +47,7 @@ def connect(address: str) -> bool:
 
 def common_root(pending: list[dict]) -> Path:
     """The folder all run folders share (checked writable by the driver before any task)."""
-    parents = [Path(c["out"]).resolve().parent for c in pending]
+    parents = [Path(out_of(c)).resolve().parent for c in pending]
     root = parents[0]
     while not all(p.is_relative_to(root) for p in parents):
         root = root.parent
@@ -65,7 +66,7 @@ def run_ray(run_fn, pending: list[dict], *, address: str = "auto", cpus_per_run:
         # A worker that dies (killed, out of memory) is retried once: runs resume exactly from
         # their backup, so a retry costs only the epochs since it. An error in run_fn is not.
         task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=1)(_call)
-        outs = {task.remote(run_fn, config): config["out"] for config in pending}
+        outs = {task.remote(run_fn, config): out_of(config) for config in pending}
         slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_run))
         failures, waiting, done = {}, list(outs), 0
         try:

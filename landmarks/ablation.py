@@ -7,37 +7,44 @@ run's face detector.
     python landmarks/ablation.py --rows 0 2        # only some rows
     python landmarks/ablation.py --table-only      # the table of the rows already complete
 
-Every row is a landmarks/train.py run at the CPU preset's image size and backbone (a rerun skips
-complete rows whose settings match). Rows 0 to 2 each add one lever, row 2 being the CPU preset
-itself in the preset's own folder; the rows after it are levers tried on top of the preset. A
-row without a complete run of the current code is listed as not run. Writes <out>/summary.md and
-summary.csv.
+Every row is a landmark run at the CPU preset's image size and backbone (a rerun skips complete
+rows whose settings match): the preset (landmarks/config.py) with the row's changes (ROWS). The
+preset itself is a row, in the preset's own folder. A row without a complete run of the current
+code is listed as not run. Writes <out>/summary.md and summary.csv.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
 from common.paths import shown
-from landmarks import train
+from landmarks.config import CPU, RESULTS
 
-# (label, run folder, the flags that differ from the preset); each row adds one lever, and the
-# last is the CPU preset. TRIED: levers measured on top of the preset and not kept.
-HOMEWORK = ["--head", "sigmoid", "--schedule", "plateau", "--lr", "2.5e-4", "--epochs", "80"]
+# (label, run folder, the settings that differ from the CPU preset). Rows 0 to 2 add one lever
+# each, on the first training pool (AFW + Helen); row 3 is a lever tried on top of row 2 and not
+# kept; row 4 adds LFPW's training faces and is the CPU preset; the rows after it are levers
+# tried on top of the preset. The split changes with the pool: rows 0 to 3 and rows 4 on are
+# scored on different validation faces (the table says which), so only rows on one split
+# compare.
+FIRST_POOL = {"subsets": "afw,helen_train"}
+HOMEWORK = {"head": "sigmoid", "schedule": "plateau", "lr": 2.5e-4, "epochs": 80}
 ROWS = [
     ("homework head: Dense(2K, sigmoid), Adam 2.5e-4 halved on plateaus, <= 80 epochs",
-     "ablation/0-dense-sigmoid", HOMEWORK),
+     "ablation/0-dense-sigmoid", {**FIRST_POOL, **HOMEWORK}),
     ("+ soft-argmax head (heatmaps at stride 8, their expected x, y)",
-     "ablation/1-soft-argmax", [*HOMEWORK[2:], "--head", "soft-argmax"]),
-    ("+ cosine decay from 1e-3 over 50 epochs (the CPU preset)", "ibug68-small_cnn-128px", []),
+     "ablation/1-soft-argmax", {**FIRST_POOL, **HOMEWORK, "head": "soft-argmax"}),
+    ("+ cosine decay from 1e-3 over 50 epochs (the previous preset)",
+     "ablation/2-cosine", FIRST_POOL),
+    ("on row 2: stride-4 heatmaps + rotation up to 30 degrees (not kept: worse)",
+     "ablation/4-stride4-rotation", {**FIRST_POOL, "heatmap_stride": 4, "rotation": 30.0}),
+    ("+ LFPW's 802 training faces (the CPU preset)", "ibug68-small_cnn-128px", {}),
     ("on the preset: stride-4 heatmaps (a light decoder with skip connections)",
-     "ablation/3-stride-4", ["--heatmap-stride", "4"]),
-    ("on the preset: stride-4 heatmaps + rotation up to 30 degrees (not kept: worse)",
-     "ablation/4-stride4-rotation", ["--heatmap-stride", "4", "--rotation", "30"]),
+     "ablation/5-stride-4", {"heatmap_stride": 4}),
 ]
-PRESET_ROW = 2
+PRESET_ROW = 4
 COLUMNS = {"val_noflip_nme": "NME", "val_flip_nme": "NME, flip test",
            "val_flip_failure_rate_8": "failure > 0.08, flip",
            "val_flip_detector_nme": "NME, detector boxes, flip",
@@ -55,16 +62,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     from common.sweep import add_sweep_flags
 
     add_sweep_flags(p)
-    p.add_argument("--results", default=str(train.RESULTS), help="folder of the run folders")
-    p.add_argument("--out", default=str(train.RESULTS / "ablation"), help="summary folder")
+    p.add_argument("--results", default=str(RESULTS), help="folder of the run folders")
+    p.add_argument("--out", default=str(RESULTS / "ablation"), help="summary folder")
     return p.parse_args(argv)
 
 
-def row_config(args, row: int) -> dict:
-    _, folder, flags = ROWS[row]
-    argv = [*flags, "--flip-test", "--seed", str(args.seed), "--quiet",
-            "--out", str(Path(args.results) / folder)]
-    return {**vars(train.parse_args(argv)), "data_dir": args.data_dir}
+def row_config(args, row: int):
+    """The landmark configuration of one row: the CPU preset with the row's changes."""
+    _, folder, changes = ROWS[row]
+    return replace(CPU, **changes, seed=args.seed, quiet=True, data_dir=args.data_dir,
+                   out=str(Path(args.results) / folder))
 
 
 def scored(run_dir: Path, data_dir, *, flip: bool, boxes: str) -> dict:
@@ -106,16 +113,19 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     import pandas as pd
 
+    from common.configs import record
     from common.runs import run_state, write_csv, write_text
     from common.sweep import raise_if_failed, run_configs, sweep_kwargs
+    from landmarks.training import train
 
     configs = [row_config(args, row) for row in args.rows]
-    failures = {} if args.table_only else run_configs(train.run, configs, **sweep_kwargs(args))
+    failures = {} if args.table_only else run_configs(train, configs, **sweep_kwargs(args))
     rows = []
     for row, config in zip(args.rows, configs):
-        run_dir = Path(config["out"])
-        entry = {"lever": ROWS[row][0], "run": f"`{run_dir.name}`"}
-        if run_state(run_dir, config) != "complete":
+        run_dir = Path(config.out)
+        entry = {"lever": ROWS[row][0], "run": f"`{run_dir.name}`",
+                 "training pool": config.subsets.replace(",", " + ")}
+        if run_state(run_dir, record(config)) != "complete":
             rows.append({**entry, **{title: "not run" for title in COLUMNS.values()}})
             continue
         saved = scores(run_dir, args.data_dir)
@@ -133,7 +143,8 @@ def main(argv=None) -> None:
             "the true points and from the HOG detector (all faces: the undetected ones on the "
             "fallback box; and the detected faces alone); training minutes are the epochs' wall "
             "time (timing.json) on this 2-core machine, shared with other work. \"not run\": no "
-            f"complete run of the current code in {shown(train.RESULTS)}.\n\n"
+            f"complete run of the current code in {shown(RESULTS)}. Each training pool has its "
+            "own validation faces (a fifth of its photos): compare rows of one pool.\n\n"
             + table.to_markdown(index=False) + "\n")
     write_text(out / "summary.md", text)
     print(text)

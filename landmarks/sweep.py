@@ -20,9 +20,9 @@ shape beside it) and ced.png (the CED curves overlaid, the faces of all seeds po
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -34,15 +34,11 @@ from common.cli import (
     positive_int,
     run_cli,
 )
-from common.plotting import save_figure
 from common.runs import read_json, write_csv, write_text
-from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
-from landmarks import train
+from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed
+from landmarks.config import CPU
 from landmarks.datasets import DATASETS
-from landmarks.heads import DENSE_HEADS, HEADS
-from landmarks.losses import LOSSES
-from landmarks.metrics import ced_curve
-from landmarks.model import BACKBONES
+from landmarks.options import BACKBONES, DENSE_HEADS, HEADS, LOSS_NAMES
 
 GROUPS = ("heads", "losses", "five")
 FIVE_HEADS = ("sigmoid", "linear-pixels", "soft-argmax")
@@ -59,7 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="which parts of the comparison to run (losses needs heads)")
     p.add_argument("--heads", nargs="+", choices=HEADS, default=list(HEADS),
                    help="heads to compare (fewer: a quicker, partial comparison)")
-    p.add_argument("--losses", nargs="+", choices=list(LOSSES), default=list(LOSSES),
+    p.add_argument("--losses", nargs="+", choices=LOSS_NAMES, default=list(LOSS_NAMES),
                    help="losses of `losses` (masked_euclidean and masked_mse also in `five`)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of `heads`")
     p.add_argument("--other-seeds", type=int, nargs="+", default=[0, 1],
@@ -82,20 +78,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def config(args, *, points: int, head: str, loss: str, seed: int) -> dict:
-    """The landmarks/train.py configuration of one cell of the comparison."""
-    out = Path(args.out) / f"{points}pt-{head}-{loss}-seed{seed}"
-    flags = ["--dataset", args.dataset, "--subsets", args.subsets, "--backbone", args.backbone,
-             "--image-size", str(args.image_size), "--epochs", str(args.epochs), "--batch-size",
-             str(args.batch_size), "--lr", str(args.lr), "--schedule", args.schedule,
-             "--detector", "none", "--no-flip-test", "--points", str(points), "--head", head,
-             "--loss", loss, "--seed", str(seed), "--out", str(out), "--quiet"]
-    return {**vars(train.parse_args(flags)), "data_dir": args.data_dir}
+def config(args, *, points: int, head: str, loss: str, seed: int):
+    """The landmark configuration of one cell of the comparison: the CPU preset with the
+    sweep's settings, no detector and no flip test."""
+    return replace(CPU, dataset=args.dataset, subsets=args.subsets, backbone=args.backbone,
+                   image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
+                   lr=args.lr, schedule=args.schedule, detector="none", flip_test=False,
+                   points=points, head=head, loss=loss, seed=seed, quiet=True,
+                   out=str(Path(args.out) / f"{points}pt-{head}-{loss}-seed{seed}"),
+                   data_dir=args.data_dir)
 
 
-def run_group(args, cells) -> tuple[pd.DataFrame, dict]:
+def run_group(args, cells):
+    from common.sweep import run_grid
+    from landmarks.training import train
+
     grid = [config(args, points=p, head=h, loss=loss, seed=s) for p, h, loss, s in cells]
-    return run_grid(train.run, grid, args)
+    return run_grid(train, grid, args)
 
 
 def best_dense_head(runs: pd.DataFrame) -> str:
@@ -140,6 +139,10 @@ def pooled_nme(runs: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def plot_nme(tables: dict[str, pd.DataFrame], path) -> None:
+    import matplotlib.pyplot as plt
+
+    from common.plotting import save_figure
+
     fig, axes = plt.subplots(1, len(tables), squeeze=False,
                              figsize=(sum(max(2.5, 0.6 * len(t)) for t in tables.values()), 3.8),
                              width_ratios=[len(t) for t in tables.values()])
@@ -159,6 +162,11 @@ def plot_nme(tables: dict[str, pd.DataFrame], path) -> None:
 
 
 def plot_ced(runs: dict[str, pd.DataFrame], path, limit: float = 0.15) -> None:
+    import matplotlib.pyplot as plt
+
+    from common.plotting import save_figure
+    from landmarks.metrics import ced_curve
+
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.8), squeeze=False)
     for ax, (group, frame) in zip(axes[0], runs.items()):
         for label, nme in pooled_nme(frame).items():

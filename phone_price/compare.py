@@ -12,9 +12,9 @@ seed's own training rows with the same normalization and scored on the same test
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -25,37 +25,31 @@ from common.cli import (
     positive_int,
     run_cli,
 )
-from common.data import sha256_of
-from common.plotting import save_figure
 from common.runs import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
-from phone_price import train
-from phone_price.baselines import BASELINES, fit_baseline
+from phone_price.config import PhoneConfig
 from phone_price.data import load_labeled, split_indices
-from phone_price.metrics import scores
 from phone_price.normalization import MODES, apply_normalization, fit_normalization
 
 METRICS = ["val_accuracy", "test_accuracy", "test_macro_f1", "test_mae", "test_far_error_rate"]
-# Candidates for the best configuration: `python phone_price/train.py` with these flags.
-LINEAR = ["--hidden", "none", "--optimizer", "adam", "--lr", "0.01", "--epochs", "300",
-          "--dropout", "0"]
+# Candidates for the best configuration: the homework's MLP (PhoneConfig) with these changes.
+LINEAR = {"hidden": (), "optimizer": "adam", "lr": 0.01, "epochs": 300, "dropout": 0.0}
 CANDIDATES = {
-    "ordinal-linear-global": ["--head", "ordinal", "--normalization", "global", *LINEAR],
-    "softmax-linear-global": ["--head", "classification", "--normalization", "global", *LINEAR],
-    "ordinal-16-global": ["--head", "ordinal", "--normalization", "global", "--hidden", "16",
-                          "--optimizer", "adam", "--lr", "0.003", "--epochs", "300",
-                          "--dropout", "0"],
-    "ordinal-linear-per-feature": ["--head", "ordinal", "--normalization", "per-feature", *LINEAR],
-    "softmax-linear-per-feature": ["--head", "classification", "--normalization", "per-feature",
-                                   *LINEAR],
-    "ordinal-64-per-feature": ["--head", "ordinal", "--normalization", "per-feature", "--hidden",
-                               "64", "--optimizer", "adam", "--lr", "0.001", "--epochs", "300",
-                               "--l2", "1e-4"],
+    "ordinal-linear-global": {"head": "ordinal", "normalization": "global", **LINEAR},
+    "softmax-linear-global": {"head": "classification", "normalization": "global", **LINEAR},
+    "ordinal-16-global": {"head": "ordinal", "normalization": "global", "hidden": (16,),
+                          "optimizer": "adam", "lr": 0.003, "epochs": 300, "dropout": 0.0},
+    "ordinal-linear-per-feature": {"head": "ordinal", "normalization": "per-feature", **LINEAR},
+    "softmax-linear-per-feature": {"head": "classification", "normalization": "per-feature",
+                                   **LINEAR},
+    "ordinal-64-per-feature": {"head": "ordinal", "normalization": "per-feature",
+                               "hidden": (64,), "optimizer": "adam", "lr": 0.001,
+                               "epochs": 300, "l2": 1e-4},
 }
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from phone_price.model import HEADS
+    from phone_price.options import HEADS
 
     p = new_parser(__doc__)
     add_data_dir_flag(p)
@@ -72,21 +66,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def configs(args) -> list[dict]:
-    base = vars(train.parse_args(["--epochs", str(args.epochs), "--quiet"]))
-    data = {"data_dir": args.data_dir, "csv": args.csv,  # the file's content is in the identity
-            "csv_sha256": sha256_of(args.csv) if args.csv else None}
-    base.update(data)
-    grid = [{**base, "head": head, "normalization": norm, "seed": seed,
-             "out": str(Path(args.out) / "compare" / f"{head}-{norm}-seed{seed}")}
+def configs(args) -> list[PhoneConfig]:
+    """Every head × normalization × seed at ``--epochs``, then every candidate × seed."""
+    data = {"data_dir": args.data_dir, "csv": args.csv, "quiet": True}
+    grid = [replace(PhoneConfig(), **data, epochs=args.epochs, head=head, normalization=norm,
+                    seed=seed, out=str(Path(args.out) / "compare" / f"{head}-{norm}-seed{seed}"))
             for norm in args.normalizations for head in args.heads for seed in args.seeds]
     if not args.no_best:
-        for name, flags in CANDIDATES.items():
-            for seed in args.seeds:
-                out = Path(args.out) / "compare" / f"{name}-seed{seed}"
-                config = vars(train.parse_args([*flags, "--seed", str(seed), "--quiet",
-                                                "--out", str(out)]))
-                grid.append({**config, **data})
+        grid += [replace(PhoneConfig(), **data, **changes, seed=seed,
+                         out=str(Path(args.out) / "compare" / f"{name}-seed{seed}"))
+                 for name, changes in CANDIDATES.items() for seed in args.seeds]
     return grid
 
 
@@ -106,25 +95,48 @@ def mark_best(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def baseline_rows(args, normalizations) -> pd.DataFrame:
-    """Every baseline on every seed's rows (the split of train.py) and normalization."""
-    split = train.parse_args([])
+    """Every baseline on every seed's rows (the split of train.py) and normalization. Each
+    seed × normalization is kept as <out>/compare/baselines/<norm>-seed<seed>.json with what it
+    was fitted on, so a rerun on the same data is a skip; the fitting shows its progress."""
+    import sys
+
+    from common.runs import read_json, write_json
+    from phone_price.baselines import BASELINES, fit_baseline
+    from phone_price.metrics import scores
+
+    split = PhoneConfig(csv=args.csv)
     x, y = load_labeled(args.csv, args.data_dir)
-    rows = []
-    for seed in args.seeds:
+    rows, cells = [], [(seed, norm) for seed in args.seeds for norm in normalizations]
+    for i, (seed, norm) in enumerate(cells, 1):
+        path = Path(args.out) / "compare" / "baselines" / f"{norm}-seed{seed}.json"
+        identity = {"seed": seed, "normalization": norm, "csv_sha256": split.csv_sha256,
+                    "test_size": split.test_size, "val_size": split.val_size,
+                    "baselines": list(BASELINES)}
+        if path.exists() and read_json(path).get("identity") == identity:
+            rows += read_json(path)["rows"]
+            continue
+        print(f"baselines [{i}/{len(cells)}]: seed {seed}, {norm} normalization",
+              file=sys.stderr)
         part = split_indices(y, seed=seed, test_size=split.test_size, val_size=split.val_size)
-        for norm in normalizations:
-            stats = fit_normalization(x[part["train"]], norm)
-            xs = {k: apply_normalization(x[v], stats) for k, v in part.items()}
-            ys = {k: y[v] for k, v in part.items()}
-            for name in BASELINES:
-                model = fit_baseline(name, xs, ys)
-                rows.append({"model": name, "normalization": norm, "seed": seed,
-                             **scores(ys["val"], model.predict(xs["val"]), prefix="val_"),
-                             **scores(ys["test"], model.predict(xs["test"]), prefix="test_")})
+        stats = fit_normalization(x[part["train"]], norm)
+        xs = {k: apply_normalization(x[v], stats) for k, v in part.items()}
+        ys = {k: y[v] for k, v in part.items()}
+        cell = []
+        for name in BASELINES:
+            model = fit_baseline(name, xs, ys)
+            cell.append({"model": name, "normalization": norm, "seed": seed,
+                         **scores(ys["val"], model.predict(xs["val"]), prefix="val_"),
+                         **scores(ys["test"], model.predict(xs["test"]), prefix="test_")})
+        write_json(path, {"identity": identity, "rows": cell})
+        rows += cell
     return pd.DataFrame(rows)
 
 
 def plot_summary(table: pd.DataFrame, path) -> None:
+    import matplotlib.pyplot as plt
+
+    from common.plotting import save_figure
+
     table = table[~table["model"].str.startswith("MLP candidate")]
     models = list(dict.fromkeys(table["model"]))
     norms = list(dict.fromkeys(table["normalization"]))
@@ -184,7 +196,9 @@ def summarize(runs: pd.DataFrame, out: Path, command: str) -> pd.DataFrame:
 def main(argv=None) -> None:
     args = parse_args(argv)
     grid = configs(args)
-    runs, failures = run_grid(train.run, grid, args)
+    from phone_price.training import train
+
+    runs, failures = run_grid(train, grid, args)
     runs["model"] = runs.apply(model_name, axis=1)
     if not args.no_baselines:
         runs = pd.concat([runs, baseline_rows(args, args.normalizations)], ignore_index=True)

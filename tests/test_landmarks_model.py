@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 
 from common.errors import UserError
-from landmarks import evaluate, train
+from landmarks import evaluate
 from landmarks.model import RESNET50_NOTOP, build_model
+from landmarks.train import parse_config
+from landmarks.training import train
 from tests.test_landmarks_data import make_ibug_folder
 
 
@@ -57,7 +59,7 @@ def test_tiny_run_writes_everything_and_the_model_evaluates(tmp_path, synthetic_
     out = tmp_path / "run"
     argv = ["--data-dir", str(synthetic_ibug), "--subsets", "afw", "--image-size", "64",
             "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]
-    metrics = train.run(vars(train.parse_args(argv)))
+    metrics = train(parse_config(argv))
     for name in ["config.json", "history.csv", "metrics.json", "model.keras", "curves.png",
                  "ced_val.png", "per_landmark_val.png", "predictions_val.png", "split.json",
                  "mean_shape.json", "data_report.json"]:
@@ -83,7 +85,7 @@ def test_a_saved_run_scores_a_data_root_that_holds_only_the_scored_folder(tmp_pa
     out = tmp_path / "run"
     argv = ["--data-dir", str(tmp_path / "train_root"), "--subsets", "afw", "--image-size", "40",
             "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]
-    train.run(vars(train.parse_args(argv)))
+    train(parse_config(argv))
     evaluate.main([str(out), "--data-dir", str(only), "--subsets", "helen_test", "--quiet",
                    "--out", str(tmp_path / "scores")])
     scores = json.loads((tmp_path / "scores" / "evaluation_ibug68_helen_test.json").read_text())
@@ -94,7 +96,7 @@ def test_a_saved_run_scores_a_data_root_that_holds_only_the_scored_folder(tmp_pa
 def test_short_run_on_muct_learns(tmp_path, data_dir):
     argv = ["--data-dir", str(data_dir), "--dataset", "muct", "--image-size", "48", "--epochs",
             "4", "--lr", "3e-3", "--batch-size", "16", "--out", str(tmp_path / "m"), "--quiet"]
-    train.run(vars(train.parse_args(argv)))
+    train(parse_config(argv))
     history = pd.read_csv(tmp_path / "m" / "history.csv")
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
     assert not (tmp_path / "m" / "predictions_val.png").exists()  # MUCT faces stay unpublished
@@ -127,17 +129,20 @@ def test_the_landmark_sweep_runs_resumes_and_summarizes(tmp_path, synthetic_ibug
     assert "skipping 3 complete run(s) of 3" in capsys.readouterr().err
 
 
-def test_the_comparison_needs_a_dense_head_to_compare_losses_on():
+def test_the_comparison_needs_a_dense_head_to_compare_losses_on(capsys):
     from landmarks import sweep
 
     with pytest.raises(SystemExit):
         sweep.parse_args(["--heads", "soft-argmax", "--groups", "losses"])
+    assert "argument --heads: the losses group compares losses on the best Dense head" in \
+        capsys.readouterr().err
 
 
-def test_points_must_be_the_markup_or_five():
+def test_points_must_be_the_markup_or_five(capsys):
     with pytest.raises(SystemExit):
-        train.parse_args(["--points", "76"])  # ibug68 has 68
-    assert train.parse_args(["--points", "5"]).points == 5
+        parse_config(["--points", "76"])  # ibug68 has 68
+    assert "argument --points: ibug68 has 68 points; use 68 or 5" in capsys.readouterr().err
+    assert parse_config(["--points", "5"]).points == 5
 
 
 @pytest.mark.slow
@@ -147,7 +152,7 @@ def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synt
             "--epochs", "2", "--batch-size", "8", "--points", "5", "--head", "soft-argmax",
             "--schedule", "cosine", "--flip-test", "--detector", "none", "--out", str(out),
             "--quiet"]
-    metrics = train.run(vars(train.parse_args(argv)))
+    metrics = train(parse_config(argv))
     model = keras.models.load_model(out / "model.keras")
     assert model.output_shape == (None, 10)
     assert len(json.loads((out / "nme_val.json").read_text())["nme"]) == metrics["val_faces"]
@@ -170,20 +175,28 @@ def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synt
 
 
 def test_the_ablations_preset_row_is_the_cpu_preset_and_each_row_adds_one_lever():
+    from dataclasses import asdict
+
     from landmarks import ablation
 
     args = ablation.parse_args([])
-    rows = [ablation.row_config(args, i) for i in range(len(ablation.ROWS))]
-    preset = vars(train.parse_args([]))
+    rows = [asdict(ablation.row_config(args, i)) for i in range(len(ablation.ROWS))]
+    preset = asdict(parse_config([]))
     chosen = rows[ablation.PRESET_ROW]
     assert chosen["out"] == preset["out"]
     ignored = {"out", "data_dir", "quiet"}
     assert {k: v for k, v in chosen.items() if k not in ignored} == {
         k: v for k, v in preset.items() if k not in ignored}
-    levers = [{"head"}, {"schedule", "lr", "epochs"}]
-    for before, after, lever in zip(rows, rows[1:ablation.PRESET_ROW + 1], levers):
-        assert {k for k in after if after[k] != before[k]} - ignored == lever
+
+    def changed(a, b):
+        return {k for k in a if a[k] != b[k]} - ignored
+
+    levers = [{"head"}, {"schedule", "lr", "epochs"}, {"heatmap_stride", "rotation"},
+              {"subsets"}]
+    parents = [0, 1, 2, 2]  # row i + 1 adds its lever to row parents[i]
+    for row, (parent, lever) in enumerate(zip(parents, levers), start=1):
+        assert changed(rows[row], rows[parent]) == lever
     for tried in rows[ablation.PRESET_ROW + 1:]:  # each differs from the preset in its levers only
-        assert {k for k in tried if tried[k] != chosen[k]} - ignored <= {"heatmap_stride",
-                                                                          "rotation"}
+        assert changed(tried, chosen) <= {"heatmap_stride", "rotation"}
     assert rows[0]["head"] == "sigmoid" and rows[1]["head"] == "soft-argmax"
+    assert rows[ablation.PRESET_ROW]["subsets"] == "afw,helen_train,lfpw_train"

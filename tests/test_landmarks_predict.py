@@ -25,7 +25,8 @@ def test_the_box_mapping_round_trips():
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, data_dir):
     """A small model trained on 60 real AFW faces, with the HOG detector's box mapping."""
-    from landmarks import train
+    from landmarks.train import parse_config
+    from landmarks.training import train
 
     root = tmp_path_factory.mktemp("predict")
     folder = root / "ibug_68" / "afw"
@@ -34,10 +35,10 @@ def trained_run(tmp_path_factory, data_dir):
         shutil.copy(pts, folder)
         shutil.copy(pts.with_suffix(".jpg"), folder)
     run = root / "run"
-    train.run(vars(train.parse_args(["--data-dir", str(root), "--subsets", "afw", "--image-size",
-                                     "48", "--epochs", "3", "--batch-size", "8", "--quiet",
-                                     "--head", "sigmoid",  # starts at the mean shape
-                                     "--out", str(run)])))
+    train(parse_config(["--data-dir", str(root), "--subsets", "afw", "--image-size", "48",
+                        "--epochs", "3", "--batch-size", "8", "--quiet",
+                        "--head", "sigmoid",  # starts at the mean shape
+                        "--out", str(run)]))
     return root, run
 
 

@@ -134,7 +134,7 @@ def test_impossible_flags_are_refused_by_argparse(script_name, argv, message, ca
 
     module = importlib.import_module(script_name.removesuffix(".py").replace("/", "."))
     with pytest.raises(SystemExit) as exit_:
-        module.parse_args(argv)
+        (getattr(module, "parse_config", None) or module.parse_args)(argv)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
@@ -168,7 +168,8 @@ def small_ibug(tmp_path, data_dir, count=12) -> Path:
 
 @pytest.mark.slow
 def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir):
-    from landmarks import train
+    from landmarks.train import parse_config
+    from landmarks.training import train
 
     folder = small_ibug(tmp_path, data_dir)
     victim = sorted(folder.glob("*.jpg"))[0]
@@ -177,9 +178,9 @@ def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir
     argv = ["--data-dir", str(tmp_path), "--subsets", "afw", "--image-size", "40", "--epochs",
             "1", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "run")]
     with pytest.raises(UserError, match=f"{victim.name}: unreadable image.*skip bad items"):
-        train.run(vars(train.parse_args(argv)))
+        train(parse_config(argv))
     assert not (tmp_path / "run").exists()  # bad data leaves no half-made run folder
-    train.run(vars(train.parse_args(argv + ["--skip-bad"])))
+    train(parse_config(argv + ["--skip-bad"]))
     report = json.loads((tmp_path / "run" / "data_report.json").read_text())
     assert [s["item"] for s in report["skipped"]] == [str(victim)]
     assert report["left_out"] == {"images without a .pts beside them": 1}

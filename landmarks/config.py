@@ -1,0 +1,115 @@
+"""The settings of one landmark run, as data: ``LandmarkConfig`` and its two presets.
+
+    from dataclasses import replace
+    from landmarks.config import PRESETS
+    from landmarks.training import train
+
+    metrics = train(replace(PRESETS["cpu"], head="sigmoid", epochs=5), out="runs/sigmoid")
+
+Every field is a key of the run's config.json. ``out``, ``data_dir``, ``overwrite`` and
+``quiet`` say where a run goes and how it is shown, not what it computes (``place()``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from common.configs import place
+from common.errors import ParameterError
+from common.paths import repo_path
+from common.validation import check_choice, check_number
+from landmarks.datasets import DATASETS, DEFAULT_IBUG_SUBSETS, POINT_COUNTS
+from landmarks.options import (
+    BACKBONES,
+    HEADS,
+    LOSS_NAMES,
+    MIN_IMAGE_SIZE,
+    POOLINGS,
+    check_weights,
+)
+
+RESULTS = repo_path("results", "landmarks")
+SCHEDULES = ("plateau", "cosine")
+DETECTORS = ("hog", "cnn", "none")
+STRATEGIES = ("default", "mirrored")
+
+
+@dataclass(frozen=True)
+class LandmarkConfig:
+    """A landmark run; the defaults are the CPU preset (chosen on validation by the ablation)."""
+
+    preset: str = "cpu"
+    dataset: str = "ibug68"
+    subsets: str = ",".join(DEFAULT_IBUG_SUBSETS)  # ibug68 folders under <data root>/ibug_68
+    skip_bad: bool = False
+    val_fraction: float = 0.2
+    image_size: int = 128
+    backbone: str = "small_cnn"
+    weights: str = "none"  # none, imagenet, or a .h5/.keras file
+    pooling: str = "flatten"
+    head: str = "soft-argmax"
+    heatmap_stride: int = 8
+    rotation: float = 0.0  # degrees, training augmentation
+    points: int | None = None  # None: the data set's own markup; 5: the derived 5 points
+    width: int = 32
+    loss: str = "masked_euclidean"
+    epochs: int = 50
+    batch_size: int = 16
+    lr: float = 1e-3
+    schedule: str = "cosine"
+    flip_test: bool = True
+    no_augment: bool = False
+    detector: str = "hog"
+    strategy: str = "default"
+    data_dir: str | None = place()
+    seed: int = 0
+    out: str | None = place()
+    overwrite: bool = place(False)
+    quiet: bool = place(False)
+
+    def __post_init__(self):
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("backbone", self.backbone, BACKBONES)
+        check_choice("pooling", self.pooling, POOLINGS)
+        check_choice("head", self.head, HEADS)
+        check_choice("heatmap_stride", self.heatmap_stride, (4, 8))
+        check_choice("loss", self.loss, LOSS_NAMES)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("detector", self.detector, DETECTORS)
+        check_choice("strategy", self.strategy, STRATEGIES)
+        check_number("val_fraction", self.val_fraction, low=1e-9, high=1 - 1e-9)
+        check_number("rotation", self.rotation, low=0, high=90)
+        for name in ("image_size", "width", "epochs", "batch_size"):
+            check_number(name, getattr(self, name), low=1, integer=True)
+        check_number("lr", self.lr, low=1e-12)
+        if self.image_size < MIN_IMAGE_SIZE[self.backbone]:
+            raise ParameterError("image_size", f"{self.backbone} needs at least "
+                                               f"{MIN_IMAGE_SIZE[self.backbone]} px, got "
+                                               f"{self.image_size}")
+        try:
+            check_weights(self.weights)
+        except ValueError as exc:
+            raise ParameterError("weights", str(exc)) from None
+        if self.backbone == "small_cnn" and self.weights == "imagenet":
+            raise ParameterError("weights", "small_cnn has no ImageNet weights; use none or a "
+                                            "file")
+        own = DATASETS[self.dataset].num_points
+        if self.points not in (None, 5, own):
+            raise ParameterError("points", f"{self.dataset} has {own} points; use {own} or 5")
+        if self.points is not None:
+            check_choice("points", self.points, POINT_COUNTS)
+
+    def default_out(self) -> str:
+        """results/landmarks/<dataset>-<backbone>-<size>px."""
+        return str(RESULTS / f"{self.dataset}-{self.backbone}-{self.image_size}px")
+
+
+CPU = LandmarkConfig()
+PRESETS = {
+    "cpu": CPU,
+    # The homework's design, one flag away: ResNet50 with ImageNet weights at 224 px.
+    "gpu": dataclasses.replace(CPU, preset="gpu", backbone="resnet50", weights="imagenet",
+                               image_size=224, pooling="avg", head="sigmoid",
+                               schedule="plateau", epochs=60, lr=2.5e-4, flip_test=False),
+}

@@ -1,0 +1,140 @@
+"""Training one landmark configuration: the library behind landmarks/train.py and the sweeps.
+
+``train(config)`` reads and splits the faces (person-disjoint), caches the crops, learns the
+detector's box → crop mapping, fits with the resumable run lifecycle, keeps the checkpoint with
+the lowest validation NME and scores it on the validation faces.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from common.configs import record
+from common.errors import UserError
+from common.runs import start_run, write_json
+from landmarks.config import LandmarkConfig
+
+
+def check_weights_file(weights: str) -> None:
+    """A weights file that is named must exist (checked before the run folder is made)."""
+    if weights not in ("none", "imagenet") and not Path(weights).is_file():
+        raise UserError(f"weights file {weights} not found", param="weights")
+
+
+def learn_box_mapping(train_set, run_dir, *, detector: str, jitter: dict) -> dict:
+    """Save the detector → crop box mapping of the training faces; the jitter to train with."""
+    from landmarks.detect import learn_mapping
+    from landmarks.pipeline import face_boxes
+
+    try:
+        mapping = learn_mapping(train_set.paths, face_boxes(train_set.points, train_set.visible),
+                                detector=detector)
+    except UserError as exc:  # e.g. drawn test faces: the model trains, predict needs --box
+        print(f"warning: no box mapping ({exc})", file=sys.stderr)
+        return jitter
+    print(f"{detector} detector: {mapping['detected']} of {mapping['faces']} training faces found",
+          file=sys.stderr)
+    jitter = {"scale_jitter": max(jitter["scale_jitter"], mapping["scale_p90"]),
+              "shift_jitter": max(jitter["shift_jitter"], mapping["shift_p90"])}
+    write_json(Path(run_dir) / "box_mapping.json", {**mapping, "training_jitter": jitter})
+    return jitter
+
+
+def learning_rate(config: LandmarkConfig, steps_per_epoch: int):
+    """Adam's learning rate (a number or a schedule) and the callbacks that go with it."""
+    import keras
+
+    if config.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(
+            config.lr, decay_steps=config.epochs * steps_per_epoch), []
+    return config.lr, [
+        keras.callbacks.ReduceLROnPlateau("val_nme", factor=0.5, patience=5, mode="min",
+                                          min_lr=1e-6),
+        keras.callbacks.EarlyStopping("val_nme", patience=12, mode="min"),
+    ]
+
+
+def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
+    """Train one configuration into ``out`` (default: ``config.out``) on the data under
+    ``data_dir`` (default: ``config.data_dir``, else the data root); returns the kept
+    checkpoint's metrics. A complete run with the same settings is not trained again by the
+    callers (train.py, the sweeps); an incomplete one resumes exactly."""
+    import keras
+    import tensorflow as tf
+
+    from common import lifecycle
+    from landmarks.datasets import load_split, relative_paths
+    from landmarks.inference import Predictor
+    from landmarks.losses import LOSSES
+    from landmarks.metrics import NME, mean_shape
+    from landmarks.model import build_model
+    from landmarks.pipeline import cache_crops, crop_targets, make_dataset, steps_per_epoch
+    from landmarks.scoring import evaluate_cache
+
+    config = replace(config, out=str(out or config.out or config.default_out()),
+                     data_dir=data_dir or config.data_dir)
+    # Everything that can be refused comes before the run folder is made: bad data, a batch
+    # too large, a weights file that is missing or cannot be loaded leave no folder behind.
+    train_set, val_set = load_split(record(config))
+    check_weights_file(config.weights)
+    if len(train_set) < config.batch_size:
+        raise UserError(f"{len(train_set)} training faces do not fill one batch of "
+                        f"{config.batch_size}; lower the batch size or the validation fraction",
+                        param="batch_size")
+    lifecycle.set_seed(config.seed)
+    size, batch, progress = config.image_size, config.batch_size, not config.quiet
+    train_cache = cache_crops(train_set, size, progress=progress,
+                              label=f"caching the {len(train_set)} training faces")
+    val_cache = cache_crops(val_set, size, progress=progress,
+                            label=f"caching the {len(val_set)} validation faces")
+    start_shape = mean_shape(crop_targets(train_cache), train_cache.visible)
+    strategy = (tf.distribute.MirroredStrategy() if config.strategy == "mirrored"
+                else tf.distribute.get_strategy())
+    with strategy.scope():
+        model = build_model(train_set.spec.num_points, size, backbone=config.backbone,
+                            weights=config.weights, head=config.head,
+                            pooling=config.pooling, width=config.width,
+                            heatmap_stride=config.heatmap_stride,
+                            initial_points=start_shape)
+
+    run_dir = start_run(config.out, record(config), overwrite=config.overwrite)
+    write_json(run_dir / "data_report.json", {"left_out": train_set.left_out,
+                                              "skipped": train_set.skipped})
+    write_json(run_dir / "split.json", {
+        "paths": "relative to the data root",
+        "train": relative_paths(train_set, config.data_dir),
+        "val": relative_paths(val_set, config.data_dir)})
+    write_json(run_dir / "mean_shape.json", {"points": start_shape})  # evaluate needs only this
+    jitter = {"scale_jitter": 0.1, "shift_jitter": 0.08}
+    if config.detector != "none":
+        jitter = learn_box_mapping(train_set, run_dir, detector=config.detector, jitter=jitter)
+
+    def train_batches(first_epoch: int):
+        return make_dataset(train_cache, image_size=size, batch_size=batch, training=True,
+                            seed=config.seed, epochs=config.epochs, first_epoch=first_epoch,
+                            augment=not config.no_augment, rotation=config.rotation,
+                            **jitter)
+
+    with strategy.scope():
+        steps = steps_per_epoch(train_cache, batch)
+        rate, schedule = learning_rate(config, steps)
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss=LOSSES[config.loss],
+                      metrics=[NME(train_set.spec.eye_points)])
+    best, history = lifecycle.fit_and_record(
+        model, train_batches, make_dataset(val_cache, image_size=size, batch_size=batch,
+                                           training=False),
+        run_dir, epochs=config.epochs, steps_per_epoch=steps,
+        monitor="val_nme", mode="min", seed=config.seed, callbacks=schedule,
+        quiet=not progress, curves=("loss", "nme"),
+        title=f"{Path(config.out).name}: {config.dataset}, {config.backbone}, {config.head} "
+              f"head, {size} px",
+    )
+    flip = train_set.spec.flip_permutation if config.flip_test else None
+    metrics = evaluate_cache(Predictor(best, flip_permutation=flip), val_cache,
+                             mean_shape=start_shape, split="val", out=run_dir,
+                             show_faces=train_set.spec.show_faces)
+    metrics["best_epoch"] = int(history["best_epoch"].iloc[0])
+    metrics["epochs_run"] = len(history)
+    return lifecycle.finish(run_dir, metrics)
