@@ -13,7 +13,7 @@ from common.data import ENV_VAR
 from common.errors import UserError
 from common.runs import declare_harmless
 
-_parsers: list[argparse.ArgumentParser] = []  # of this process's script: its flags, by dest
+_parsers: list[argparse.ArgumentParser] = []  # the last one is the running script's
 
 
 def new_parser(description: str | None) -> argparse.ArgumentParser:
@@ -27,10 +27,9 @@ def new_parser(description: str | None) -> argparse.ArgumentParser:
 
 def flag_of(param: str) -> str | None:
     """The flag through which the running script sets ``param`` (None: it has none)."""
-    for parser in reversed(_parsers):
-        for action in parser._actions:
-            if action.dest == param and action.option_strings:
-                return action.option_strings[0]
+    for action in _parsers[-1]._actions if _parsers else ():  # the running script's parser
+        if action.dest == param and action.option_strings:
+            return action.option_strings[0]
     return None
 
 

@@ -29,7 +29,9 @@ PACKAGES = ("tensorflow", "keras", "numpy", "pandas", "scikit-learn", "matplotli
 # ``harmless_keys``. Configs recorded before that carry none: these were their harmless keys.
 RECORDED_BEFORE = frozenset({"quiet", "out", "data_dir", "overwrite", "jobs", "backend",
                              "address", "cpus_per_run", "gpus_per_run"})
-ALWAYS_HARMLESS = frozenset({"versions", "harmless_keys"})
+# ``decode`` is an action of reuters_losses/train.py (print wires and exit) that older configs
+# recorded; it never changed a run.
+ALWAYS_HARMLESS = frozenset({"versions", "harmless_keys", "decode"})
 
 
 def declare_harmless(parser, *keys: str) -> None:

@@ -71,7 +71,6 @@ def word_counts(wires, num_words: int) -> np.ndarray:
     return vectors
 
 
-INPUTS = ("multi-hot", "tfidf")
 
 
 def vectorize(train_wires, test_wires, *, num_words: int, mode: str = "multi-hot"):

@@ -14,3 +14,4 @@ ACTIVATIONS = ("sigmoid", "softmax", "linear")
 LOSSES = ("binary_crossentropy", "categorical_crossentropy", "mse", "rescaled_mse")
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop")
 RESCALE_K, RESCALE_M = 1.0, 15.0
+INPUTS = ("multi-hot", "tfidf")

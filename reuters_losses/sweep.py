@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -21,12 +22,13 @@ import numpy as np
 import pandas as pd
 
 from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
+from common.configs import from_flags
 from common.plotting import save_figure
 from common.runs import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
-from reuters_losses import train
-from reuters_losses.data import load_reuters
+from reuters_losses.config import RESULTS, ReutersConfig
 from reuters_losses.options import ACTIVATIONS, LOSSES, PAIRS
+from reuters_losses.train import add_training_flags
 
 METRICS = {
     "honest": ["val_accuracy", "test_accuracy", "test_macro_f1", "test_top3_accuracy",
@@ -54,7 +56,7 @@ def parse_pair(text: str) -> tuple[str, str]:
 def parse_args(argv=None) -> argparse.Namespace:
     p = new_parser(__doc__)
     add_data_dir_flag(p)
-    train.add_training_flags(p)
+    add_training_flags(p)
     p.add_argument("--pairs", type=parse_pair, nargs="+", default=PAIRS,
                    help="ACTIVATION:LOSS pairs to run (default: all six)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (several: mean ± std)")
@@ -65,20 +67,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.out is None:
         suffix = "-homework" if args.protocol == "homework" else ""
-        args.out = str(train.RESULTS / f"{args.optimizer}-{args.epochs}ep{suffix}")
+        args.out = str(RESULTS / f"{args.optimizer}-{args.epochs}ep{suffix}")
     return args
 
 
-def configs(args) -> list[dict]:
-    base = vars(train.parse_args(["--quiet"]))
-    shared = {k: v for k, v in vars(args).items() if k in base}
+def configs(args) -> list[ReutersConfig]:
+    """One configuration per pair × seed: the sweep's training flags on the homework's
+    network, each in <out>/<activation>-<loss>-seed<seed>."""
+    shared = from_flags(ReutersConfig(), args)  # the training flags the sweep shares
     grid = []
     for activation, loss in args.pairs:
         for seed in args.seeds:
-            config = {**base, **shared, "activation": activation, "loss": loss, "seed": seed,
-                      "quiet": True, "decode": 0}
-            config["out"] = str(train.run_folder(Path(args.out), config))
-            grid.append(config)
+            config = replace(shared, activation=activation, loss=loss, seed=seed, quiet=True,
+                             overwrite=False, out=None)
+            grid.append(replace(config, out=str(Path(args.out) / config.run_name())))
     return grid
 
 
@@ -182,10 +184,13 @@ def summarize(runs: pd.DataFrame, majority: tuple[int, float], out: Path, comman
 def main(argv=None) -> None:
     args = parse_args(argv)
     grid = configs(args)
+    from reuters_losses.data import load_reuters
+    from reuters_losses.training import train
+
     data = load_reuters(args.data_dir, args.num_words, args.inputs)
     # one process: share the loaded data; several: each worker loads its own copy
     local = args.jobs == 1 and args.backend == "local"
-    run_fn = functools.partial(train.run, data=data) if local else train.run
+    run_fn = functools.partial(train, data=data) if local else train
     runs, failures = run_grid(run_fn, grid, args)
     out = Path(args.out)
     curves = mean_histories(runs)

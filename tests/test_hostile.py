@@ -112,12 +112,13 @@ def test_an_id_out_of_range_is_refused(tmp_path, bad_id):
 
 
 def test_a_changed_csv_at_the_same_path_is_another_run(tmp_path):
-    from phone_price import train
+    from common.configs import record
+    from phone_price.train import parse_config
 
     csv = phone_csv(tmp_path / "mine.csv", rows=80)
-    before = vars(train.parse_args(["--csv", str(csv), "--out", str(tmp_path / "r")]))
+    before = record(parse_config(["--csv", str(csv), "--out", str(tmp_path / "r")]))
     phone_csv(csv, rows=40)  # cut the file
-    after = vars(train.parse_args(["--csv", str(csv), "--out", str(tmp_path / "r")]))
+    after = record(parse_config(["--csv", str(csv), "--out", str(tmp_path / "r")]))
     assert before["csv_sha256"] != after["csv_sha256"]
     assert any(d.startswith("csv_sha256") for d in config_differences(before, after))
 

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -6,10 +7,11 @@ import pytest
 
 from common.data import sha256_of
 from common.errors import UserError
-from phone_price import train
 from phone_price.data import FEATURES, LABEL, features_and_labels, read_phone_csv, split_indices
 from phone_price.evaluate import predict_file
 from phone_price.normalization import fit_normalization
+from phone_price.train import parse_config
+from phone_price.training import train
 
 
 def write_csv(path, frame):
@@ -84,15 +86,13 @@ def test_real_file_and_stratified_split(data_dir):
 
 def config(tmp_path, data_dir, **overrides):
     argv = ["--data-dir", str(data_dir), "--epochs", "5", "--quiet", "--out", str(tmp_path / "run")]
-    cfg = vars(train.parse_args(argv))
-    cfg.update(overrides)
-    return cfg
+    return replace(parse_config(argv), **overrides)
 
 
 @pytest.mark.slow
 def test_short_run_learns_and_writes_every_output(tmp_path, data_dir):
     cfg = config(tmp_path, data_dir)
-    metrics = train.run(cfg)
+    metrics = train(cfg)
     run_dir = tmp_path / "run"
     for name in ["config.json", "history.csv", "metrics.json", "model.keras", "curves.png",
                  "normalization.json", "split.json"]:
@@ -114,14 +114,14 @@ def test_short_run_learns_and_writes_every_output(tmp_path, data_dir):
 
 @pytest.mark.slow
 def test_same_seed_same_metrics(tmp_path, data_dir):
-    first = train.run(config(tmp_path, data_dir, epochs=3, out=str(tmp_path / "a")))
-    second = train.run(config(tmp_path, data_dir, epochs=3, out=str(tmp_path / "b")))
+    first = train(config(tmp_path, data_dir, epochs=3, out=str(tmp_path / "a")))
+    second = train(config(tmp_path, data_dir, epochs=3, out=str(tmp_path / "b")))
     assert first == second
 
 
 @pytest.mark.slow
 def test_regression_head_learns(tmp_path, data_dir):
-    metrics = train.run(config(tmp_path, data_dir, head="regression", optimizer="adam", lr=3e-3,
+    metrics = train(config(tmp_path, data_dir, head="regression", optimizer="adam", lr=3e-3,
                                epochs=15))
     history = pd.read_csv(tmp_path / "run" / "history.csv")
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
@@ -132,7 +132,7 @@ def test_regression_head_learns(tmp_path, data_dir):
 
 @pytest.mark.slow
 def test_cross_validation_reports_mean_and_std(tmp_path, data_dir):
-    metrics = train.run(config(tmp_path, data_dir, epochs=2, cv=3))
+    metrics = train(config(tmp_path, data_dir, epochs=2, cv=3))
     assert {"val_accuracy_mean", "val_accuracy_std", "test_accuracy_mean"} <= set(metrics)
     folds = [json.loads((tmp_path / "run" / f"fold{k}" / "metrics.json").read_text())
              for k in range(3)]
@@ -148,16 +148,16 @@ def test_cross_validation_reports_mean_and_std(tmp_path, data_dir):
 
 def test_bad_flags_fail_clearly(capsys):
     with pytest.raises(SystemExit):
-        train.parse_args(["--epochs", "0"])
+        parse_config(["--epochs", "0"])
     assert "must be in [1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        train.parse_args(["--cv", "1"])
-    assert "--cv" in capsys.readouterr().err
+        parse_config(["--cv", "1"])
+    assert "argument --cv: cv must be 0 (off) or at least 2, got 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_a_run_fits_its_normalization_on_its_own_training_rows(tmp_path, data_dir):
-    train.run(config(tmp_path, data_dir, epochs=2, normalization="per-feature"))
+    train(config(tmp_path, data_dir, epochs=2, normalization="per-feature"))
     saved = json.loads((tmp_path / "run" / "normalization.json").read_text())
     rows = json.loads((tmp_path / "run" / "split.json").read_text())
     x, _ = features_and_labels(read_phone_csv(data_dir / "phone_price" / "train.csv"))
@@ -218,11 +218,12 @@ def test_order_aware_metrics_on_a_hand_made_confusion():
 
 def test_a_bad_user_csv_gives_the_validation_error(tmp_path, data_dir, capsys):
     from common.cli import run_cli
+    from phone_price.train import main
 
     frame = pd.read_csv(data_dir / "phone_price" / "train.csv").drop(columns=["ram"])
     path = write_csv(tmp_path / "mine.csv", frame)
     with pytest.raises(SystemExit) as exit_:
-        run_cli(train.main, ["--csv", str(path), "--out", str(tmp_path / "run")])
+        run_cli(main, ["--csv", str(path), "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "missing column(s) ram" in err and "sha256" not in err
     assert not (tmp_path / "run").exists()
@@ -232,8 +233,8 @@ def test_a_bad_user_csv_gives_the_validation_error(tmp_path, data_dir, capsys):
 def test_a_good_user_csv_trains(tmp_path, data_dir):
     frame = pd.read_csv(data_dir / "phone_price" / "train.csv").sample(frac=1, random_state=1)
     path = write_csv(tmp_path / "shuffled.csv", frame)
-    metrics = train.run(config(tmp_path, data_dir, csv=str(path), optimizer="adam", lr=3e-3,
-                               epochs=15, csv_sha256=sha256_of(path)))
+    metrics = train(config(tmp_path, data_dir, csv=str(path), optimizer="adam", lr=3e-3,
+                               epochs=15))
     assert metrics["val_accuracy"] > 0.7  # chance is 0.25: it learned from the user's rows
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())
     assert recorded["csv"] == str(path) and recorded["csv_sha256"] == sha256_of(path)

@@ -38,13 +38,16 @@ def test_a_two_configuration_sweep_through_ray_equals_the_local_backend(tmp_path
 @pytest.mark.slow
 def test_a_failing_configuration_is_reported_and_the_other_finishes(tmp_path, data_dir, local_ray,
                                                                     capsys):
-    from common.sweep import run_configs
-    from reuters_losses import train
+    from dataclasses import replace
 
-    good = vars(train.parse_args(["--data-dir", str(data_dir), "--epochs", "1", "--quiet",
-                                  "--out", str(tmp_path / "good")]))
-    bad = {**good, "optimizer": "no-such-optimizer", "out": str(tmp_path / "bad")}
-    failures = run_configs(train.run, [bad, good], backend="ray")
-    assert list(failures) == [bad["out"]] and "unknown optimizer" in failures[bad["out"]]
+    from common.sweep import run_configs
+    from reuters_losses.train import parse_config
+    from reuters_losses.training import train
+
+    good, _ = parse_config(["--data-dir", str(data_dir), "--epochs", "1", "--quiet",
+                            "--out", str(tmp_path / "good")])
+    bad = replace(good, data_dir=str(tmp_path / "no-data"), out=str(tmp_path / "bad"))
+    failures = run_configs(train, [bad, good], backend="ray")
+    assert list(failures) == [bad.out] and "reuters.npz" in failures[bad.out]
     assert (tmp_path / "good" / "metrics.json").exists()
     assert "1 of 2 configuration(s) failed" in capsys.readouterr().err

@@ -62,12 +62,14 @@ def test_sigint_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir):
 
 @pytest.mark.slow
 def test_a_killed_rerun_leaves_no_stale_metrics_for_the_sweep(tmp_path, data_dir):
-    from phone_price import compare, train
+    from phone_price import compare
+    from phone_price.train import parse_config
+    from phone_price.training import train
 
     sweep = tmp_path / "X"
     target = sweep / "compare" / "regression-global-seed0"
-    train.run(vars(train.parse_args(["--data-dir", str(data_dir), "--epochs", "2", "--quiet",
-                                     "--out", str(tmp_path / "cls")])))
+    train(parse_config(["--data-dir", str(data_dir), "--epochs", "2", "--quiet",
+                        "--out", str(tmp_path / "cls")]))
     shutil.copytree(tmp_path / "cls", target)  # a complete classification run in the wrong place
 
     refused = script("phone_price/train.py", "--data-dir", data_dir, "--head", "regression",

@@ -9,6 +9,8 @@ import pytest
 from common.errors import UserError
 from reuters_losses import evaluate, sweep, train
 from reuters_losses.data import decode_wire, encode_wire, load_wires, multi_hot
+from reuters_losses.train import parse_config
+from reuters_losses.training import train as train_config
 
 
 def test_encode_wire_follows_keras_conventions():
@@ -112,7 +114,7 @@ def test_same_seed_same_metrics(tmp_path, data_dir):
     def once(name):
         argv = ["--data-dir", str(data_dir), "--epochs", "2", "--activation", "sigmoid",
                 "--loss", "binary_crossentropy", "--quiet", "--out", str(tmp_path / name)]
-        return train.run(vars(train.parse_args(argv)))
+        return train_config(parse_config(argv)[0])
 
     assert once("a") == once("b")
 
@@ -130,7 +132,7 @@ def test_same_seed_same_metrics(tmp_path, data_dir):
 )
 def test_bad_train_flags(argv, message, capsys):
     with pytest.raises(SystemExit):
-        train.parse_args(argv)
+        parse_config(argv)
     assert message in capsys.readouterr().err
 
 
@@ -199,7 +201,7 @@ def test_checkpoint_is_chosen_on_validation_and_homework_keeps_the_last_epoch(tm
     def once(*extra):
         argv = ["--data-dir", str(data_dir), "--epochs", "3", "--quiet", "--optimizer", "adam",
                 "--out", str(tmp_path / "-".join(extra or ("honest",))), *extra]
-        metrics = train.run(vars(train.parse_args(argv)))
+        metrics = train_config(parse_config(argv)[0])
         return metrics, pd.read_csv(Path(argv[-1 - len(extra)]) / "history.csv")
 
     from pathlib import Path
