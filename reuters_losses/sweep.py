@@ -27,8 +27,8 @@ from common.plotting import save_figure
 from common.runs import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from reuters_losses.config import RESULTS, ReutersConfig
+from reuters_losses.flags import add_training_flags
 from reuters_losses.options import ACTIVATIONS, LOSSES, PAIRS
-from reuters_losses.train import add_training_flags
 
 METRICS = {
     "honest": ["val_accuracy", "test_accuracy", "test_macro_f1", "test_top3_accuracy",
