@@ -17,13 +17,11 @@ import functools
 from dataclasses import replace
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
 from common.configs import from_flags
-from common.plotting import save_figure
 from common.runs import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from reuters_losses.config import RESULTS, ReutersConfig
@@ -104,6 +102,10 @@ def mean_histories(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def plot_accuracy(curves: dict, majority: float, path) -> None:
+    import matplotlib.pyplot as plt
+
+    from common.plotting import save_figure
+
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for i, (name, h) in enumerate(curves.items()):
         color = f"C{i}"
@@ -118,6 +120,10 @@ def plot_accuracy(curves: dict, majority: float, path) -> None:
 
 
 def plot_losses(curves: dict, path) -> None:
+    import matplotlib.pyplot as plt
+
+    from common.plotting import save_figure
+
     fig, axes = plt.subplots(1, len(curves), figsize=(3.6 * len(curves), 3.2), squeeze=False,
                              layout="constrained")  # each panel's own scale: room for its ticks
     for ax, (name, h) in zip(axes[0], curves.items()):
@@ -133,6 +139,10 @@ def plot_losses(curves: dict, path) -> None:
 
 
 def plot_gradient_norms(curves: dict, path) -> None:
+    import matplotlib.pyplot as plt
+
+    from common.plotting import save_figure
+
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, h in curves.items():
         ax.plot(h.index + 1, h["grad_norm"], label=name)
