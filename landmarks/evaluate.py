@@ -38,9 +38,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="score another data set instead of the run's validation split")
     p.add_argument("--subsets", default=None, help="ibug68 folders to score (comma-separated)")
     p.add_argument("--skip-bad", action="store_true", help="skip bad rows/images")
-    p.add_argument("--batch-size", type=positive_int, default=32, help="prediction batch size")
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="prediction batch size (training scores at 64: the same figures, bit "
+                        "for bit)")
     p.add_argument("--out", default=None, help="folder for the figures and evaluation JSON "
-                                               "(default: the run folder)")
+                                               "(default: <run>/evaluate, which git ignores)")
     p.add_argument("--boxes", choices=("truth", "detector"), default="truth",
                    help="face crops around the true points, or from the face detector")
     p.add_argument("--flip-test", choices=("on", "off"), default=None,
@@ -83,7 +85,7 @@ def main(argv=None) -> None:
     if 2 * data.spec.num_points != predictor.model.output_shape[-1]:
         raise UserError(f"the model predicts {predictor.model.output_shape[-1] // 2} points but "
                         f"{split} has {data.spec.num_points}; score it on the same markup")
-    out = check_writable_folder(args.out or run_dir)
+    out = check_writable_folder(args.out or run_dir / "evaluate")
     if flip != config.get("flip_test", False):  # not as trained: its own name, its own files
         split = f"{split}_{'flip' if flip else 'noflip'}"
     detector = args.boxes == "detector"

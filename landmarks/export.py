@@ -112,5 +112,10 @@ def main(argv=None) -> None:
                         f"(more than {TOLERANCE}); do not use {path}", exit_code=1)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console entry point (pyproject.toml's [project.scripts])."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -36,9 +36,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--predict", default=None,
                    help="unlabeled CSV (id + 20 features) to predict instead of scoring")
     p.add_argument("--output", default=None,
-                   help="predictions CSV (default: <run>/predictions.csv)")
+                   help="predictions CSV (default: <run>/evaluate/predictions.csv)")
     p.add_argument("--out", default=None,
-                   help="folder for the evaluation files (default: the run folder)")
+                   help="folder for the evaluation files (default: <run>/evaluate, which git "
+                        "ignores)")
     return p.parse_args(argv)
 
 
@@ -95,7 +96,7 @@ def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) 
     from phone_price.metrics import scores
     from phone_price.model import predict_classes
 
-    out = check_writable_folder(out or run_dir)
+    out = check_writable_folder(out or run_dir / "evaluate")
     config = read_json(run_dir / "config.json")
     rows = read_split_rows(run_dir / "split.json")
     if config.get("csv") and config.get("csv_sha256"):
@@ -156,12 +157,17 @@ def main(argv=None) -> None:
     run_dir = Path(args.run)
     check_phone_run(run_dir)
     if args.predict:
-        output = args.output or run_dir / "predictions.csv"
+        output = args.output or run_dir / "evaluate" / "predictions.csv"
         predictions = predict_file(run_dir, args.predict, output)
         print(f"wrote {len(predictions)} predictions to {output}")
     else:
         evaluate(run_dir, args.split, args.data_dir, Path(args.out) if args.out else None)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console entry point (pyproject.toml's [project.scripts])."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

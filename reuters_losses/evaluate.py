@@ -32,7 +32,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("run", help="run folder written by reuters_losses/train.py or sweep.py")
     add_data_dir_flag(p)
     p.add_argument("--top", type=positive_int, default=10, help="confused topic pairs to list")
-    p.add_argument("--out", default=None, help="folder for the evaluation files (default: the run)")
+    p.add_argument("--out", default=None,
+                   help="folder for the evaluation files (default: <run>/evaluate, which git "
+                        "ignores)")
     return p.parse_args(argv)
 
 
@@ -68,7 +70,7 @@ def main(argv=None) -> None:
 
     data = load_reuters(args.data_dir or config.get("data_dir"), config["num_words"],
                         config.get("inputs", "multi-hot"))
-    out = check_writable_folder(args.out or run_dir)
+    out = check_writable_folder(args.out or run_dir / "evaluate")
     outputs = model.predict(data["x_test"], verbose=0)
     labels = data["labels_test"]
     result = scores(labels, outputs)
@@ -86,5 +88,10 @@ def main(argv=None) -> None:
     print(text)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console entry point (pyproject.toml's [project.scripts])."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -74,5 +74,10 @@ def main(argv=None) -> None:
     train_or_report(record(config), lambda _: train(config))
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console entry point (pyproject.toml's [project.scripts])."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

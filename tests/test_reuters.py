@@ -92,7 +92,7 @@ def test_two_pair_sweep_writes_everything_and_resumes(tmp_path, data_dir, capsys
 
     # evaluate scores the kept checkpoint on the test split: the figure metrics.json holds
     evaluate.main([str(run), "--data-dir", str(data_dir)])
-    scores = json.loads((run / "evaluation.json").read_text())
+    scores = json.loads((run / "evaluate" / "evaluation.json").read_text())
     saved = json.loads((run / "metrics.json").read_text())
     assert scores["test_accuracy"] == pytest.approx(saved["test_accuracy"], abs=1e-6)
     assert scores["test_top3_accuracy"] >= scores["test_accuracy"]
