@@ -10,7 +10,9 @@ the same command ends with the same metrics as one that was never interrupted.
 from __future__ import annotations
 
 import math
+import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +31,9 @@ BACKUP = "backup"
 # Counters of Keras callbacks that decide what happens next (EarlyStopping, ReduceLROnPlateau).
 CALLBACK_STATE = ("wait", "best", "best_epoch", "cooldown_counter", "stopped_epoch")
 SAVE_EVERY_S = 5.0  # a killed run loses at most this much training (plus the epoch under way)
+# Tests set this to N: the process sends itself SIGINT right after epoch N is saved, as a user's
+# Ctrl-C would arrive, but at a point that does not depend on the machine's speed.
+INTERRUPT_AFTER = "EXPERIMENTS_TEST_SIGINT_AFTER_EPOCH"
 
 
 def set_seed(seed: int) -> None:
@@ -121,6 +126,9 @@ class RunRecorder(keras.callbacks.Callback):
             self.best_weights = self.model.get_weights()
         if time.monotonic() - self.last_save >= self.save_every:
             self.save()
+        if os.environ.get(INTERRUPT_AFTER) == str(len(self.rows)):  # the tests' Ctrl-C
+            self.save()
+            os.kill(os.getpid(), signal.SIGINT)
 
     def on_train_end(self, logs=None):
         if self.rows:

@@ -21,10 +21,10 @@ from tests.conftest import REPO
 SCRIPT_ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def script(name, *args, **kwargs):
+def script(name, *args, env=None):
     return subprocess.Popen([sys.executable, str(REPO / name), *map(str, args)], cwd=REPO,
-                            env=SCRIPT_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)
+                            env=env or SCRIPT_ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def epochs_done(run_dir: Path) -> int:
@@ -45,12 +45,16 @@ def stop_after(process, run_dir: Path, epochs: int, sig) -> str:
 
 @pytest.mark.slow
 def test_sigint_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir):
-    common = ["--data-dir", data_dir, "--epochs", 80, "--quiet"]
-    interrupted = script("phone_price/train.py", *common, "--out", tmp_path / "resumed")
-    err = stop_after(interrupted, tmp_path / "resumed", 1, signal.SIGINT)  # after a first write
+    from common.lifecycle import INTERRUPT_AFTER
+
+    common = ["--data-dir", data_dir, "--epochs", 12, "--quiet"]
+    interrupted = script("phone_price/train.py", *common, "--out", tmp_path / "resumed",
+                         env={**SCRIPT_ENV, INTERRUPT_AFTER: "5"})  # SIGINT after epoch 5
     straight = script("phone_price/train.py", *common, "--out", tmp_path / "straight")
+    err = interrupted.communicate(timeout=300)[1]
     assert interrupted.returncode == 130 and "run the same command again" in err
     assert "Traceback" not in err and not (tmp_path / "resumed" / "metrics.json").exists()
+    assert epochs_done(tmp_path / "resumed") == 5
     again = script("phone_price/train.py", *common, "--out", tmp_path / "resumed")
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0 and "resuming" in err
