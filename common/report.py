@@ -1,7 +1,9 @@
-"""Regenerate every results table in README.md from the files under results/.
+"""Regenerate every results table of the README pages from the files under results/.
 
-    python -m common.report            # rewrite README.md's generated blocks in place
-    python -m common.report --check    # exit 1 if README.md and results/ disagree
+    python -m common.report            # rewrite the pages' generated blocks in place
+    python -m common.report --check    # exit 1 if a page and results/ disagree
+
+The pages are README.md (the front page) and each experiment's README.md (PAGES).
 
 A generated block sits between ``<!-- report:NAME -->`` and ``<!-- /report:NAME -->``; NAME is
 a key of BLOCKS. Nothing between the markers is typed by hand, and the test suite fails when the
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -23,6 +26,8 @@ from common.runs import write_text
 
 RESULTS = REPO_ROOT / "results"
 README = REPO_ROOT / "README.md"
+PAGES = [README, *(REPO_ROOT / folder / "README.md"
+                   for folder in ("phone_price", "reuters_losses", "landmarks", "benchmarks"))]
 MARKER = re.compile(r"(<!-- report:(?P<name>[\w-]+) -->\n)(?P<body>.*?)"
                     r"(<!-- /report:(?P=name) -->)", re.DOTALL)
 
@@ -41,6 +46,14 @@ def first_table(summary_md: Path) -> str:
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
     return source_line(summary_md, text) + "\n\n" + "\n".join(lines[start:end])
+
+
+def table_rows(summary_md: Path, keep) -> str:
+    """The rows of a summary.md's first table whose first two cells satisfy ``keep``."""
+    lines = first_table(summary_md).split("\n\n", 1)[1].splitlines()
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    kept = [line for line, row in zip(lines[2:], cells) if keep(row[0], row[1])]
+    return "\n".join(lines[:2] + kept)
 
 
 def all_tables(summary_md: Path) -> str:
@@ -105,6 +118,19 @@ def benchmarks() -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
+def suite_time() -> str:
+    """The test suite's measured time (benchmarks/test_suite.py), fast tier included."""
+    lines = []
+    for name in ("test_suite", "test_suite_fast"):
+        path = RESULTS / "benchmarks" / f"{name}.json"
+        if path.exists():
+            saved = json.loads(path.read_text())
+            lines.append(f"- `{saved['command']}`: {saved['summary']} (measured "
+                         f"{saved['date']})")
+    return "Test time, measured:\n\n" + "\n".join(lines) if lines else \
+        "Test time: not measured yet (`python benchmarks/test_suite.py`)."
+
+
 def landmark_runs() -> dict[str, Path]:
     """Every committed landmark run folder, labelled by its command."""
     runs = {}
@@ -145,6 +171,10 @@ LANDMARK_METRICS = {"val_nme": "NME", "val_failure_rate_8": "failure > 0.08",
 REUTERS = RESULTS / "reuters_losses"
 BLOCKS = {
     "phone_price": lambda: first_table(RESULTS / "phone_price" / "summary.md"),
+    "phone_headline": lambda: table_rows(
+        RESULTS / "phone_price" / "summary.md",
+        lambda model, norm: norm == "global" and (model.startswith("MLP, best") or model in (
+            "logreg_tuned", "MLP, classification head"))),
     "reuters_test": lambda: sweep_grid(
         {f"{o.upper() if o == 'sgd' else o.capitalize()}, {e} epochs": REUTERS / f"{o}-{e}ep"
          for o in ("sgd", "adam") for e in (20, 100)}, "test_accuracy"),
@@ -160,17 +190,21 @@ BLOCKS = {
     "landmark_comparison": lambda: all_tables(RESULTS / "landmarks" / "comparison" / "summary.md"),
     "landmark_ablation": lambda: first_table(RESULTS / "landmarks" / "ablation" / "summary.md"),
     "benchmarks": benchmarks,
+    "suite": suite_time,
 }
 
 
-def render(text: str) -> str:
-    """``text`` with every generated block rebuilt from results/."""
+def render(text: str, page: Path = README) -> str:
+    """``text`` (the page ``page``) with every generated block rebuilt from results/; links to
+    results/ are made relative to the page."""
+    prefix = Path(os.path.relpath(RESULTS, page.parent)).as_posix() + "/"
 
     def rebuild(match):
         name = match.group("name")
         if name not in BLOCKS:
             raise KeyError(f"README block {name!r} has no generator in common/report.py")
-        return f"{match.group(1)}{BLOCKS[name]()}\n{match.group(4)}"
+        body = BLOCKS[name]().replace("](results/", f"]({prefix}")
+        return f"{match.group(1)}{body}\n{match.group(4)}"
 
     return MARKER.sub(rebuild, text)
 
@@ -179,18 +213,22 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--check", action="store_true", help="only check; exit 1 when out of date")
-    p.add_argument("--readme", default=str(README), help="the README to regenerate")
     args = p.parse_args(argv)
-    path = Path(args.readme)
-    text = path.read_text()
-    fresh = render(text)
-    if args.check:
-        if fresh != text:
-            print(f"{path} is out of date: run python -m common.report", file=sys.stderr)
-            sys.exit(1)
-        return
-    write_text(path, fresh)
-    print(f"regenerated {len(MARKER.findall(text))} block(s) of {path}")
+    stale = []
+    for page in (p for p in PAGES if p.exists()):
+        text = page.read_text()
+        fresh = render(text, page)
+        if fresh == text:
+            continue
+        if args.check:
+            stale.append(page)
+        else:
+            write_text(page, fresh)
+            print(f"regenerated {page.relative_to(REPO_ROOT)}")
+    if stale:
+        print(f"out of date: {', '.join(str(p.relative_to(REPO_ROOT)) for p in stale)}; run "
+              "python -m common.report", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,8 @@ class Predictor:
         self.batch_size = batch_size
         spec = tf.TensorSpec([None, self.size, self.size, 3], tf.float32)
         # one trace for every batch size (a plain model call costs more than a face)
-        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        forward = tf.autograph.experimental.do_not_convert(lambda x: model(x, training=False))
+        self._forward = tf.function(forward, input_signature=[spec])
 
     @classmethod
     def from_run(cls, run_dir, *, flip_test: bool | None = None, **kwargs) -> Predictor:

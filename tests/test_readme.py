@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from common.report import README, render
+from common.report import PAGES, README, render
 from tests.conftest import REPO
 
 # Scripts that train or sweep: the test only starts them (--help); the others run for real.
@@ -19,9 +19,10 @@ PLACEHOLDERS = ("my_phones.csv", "/shared/", "HEAD:", "my_faces")
 
 
 def readme_commands() -> list[str]:
-    """Every ``python …`` line of the README's bash blocks (continuations joined)."""
+    """Every ``python …`` line of the README pages' bash blocks (continuations joined)."""
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), re.DOTALL):
+    text = "\n".join(page.read_text() for page in PAGES if page.exists())
+    for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             line = line.split(" #")[0].strip()
             for part in line.split("&&"):
@@ -31,10 +32,15 @@ def readme_commands() -> list[str]:
     return commands
 
 
-def test_readme_tables_match_the_results_folder():
-    text = README.read_text()
-    assert "<!-- report:" in text
-    assert render(text) == text, "README.md is out of date: run python -m common.report"
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_readme_tables_match_the_results_folder(page):
+    text = page.read_text()
+    assert render(text, page) == text, f"{page} is out of date: run python -m common.report"
+
+
+def test_every_experiment_has_a_generated_page_and_the_front_page_is_short():
+    assert all(page.exists() and "<!-- report:" in page.read_text() for page in PAGES[1:])
+    assert len(README.read_text().splitlines()) <= 130
 
 
 def test_the_readme_gives_the_test_command_ci_runs():

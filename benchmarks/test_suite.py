@@ -1,0 +1,52 @@
+"""How long the whole test suite takes: the README's test command, timed.
+
+    python benchmarks/test_suite.py            # pytest (the suite .ci/run runs)
+    python benchmarks/test_suite.py -m "not slow"   # the fast tier
+
+Runs pytest in a subprocess from the repository root with the same environment and reports the
+wall time and pytest's own summary line (passed, failed, skipped). Saved for the README.
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-m", dest="marker", default=None, help="pytest -m expression")
+    args = parser.parse_args()
+    from benchmarks.record import record_benchmark
+
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    if args.marker:
+        argv += ["-m", args.marker]
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    summary = next((line.strip("= ") for line in reversed(done.stdout.splitlines())
+                    if re.search(r"\d+ (passed|failed)", line)), "no summary")
+    summary = re.sub(r" in [\d.]+s( \(.*\))?$", "", summary)
+    tier = f"pytest -m \"{args.marker}\"" if args.marker else "pytest"
+    line = f"{tier}: {seconds / 60:.1f} min on {_cores()} cores ({summary})"
+    print(line)
+    name = "test_suite_fast" if args.marker else "test_suite"
+    record_benchmark(name, line, {"seconds": round(seconds, 1), "summary": summary,
+                                  "returncode": done.returncode})
+    sys.exit(done.returncode)
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    main()
