@@ -35,6 +35,12 @@ def main() -> None:
     summary = re.sub(r" in [\d.]+s( \(.*\))?$", "", summary)
     tier = f"pytest -m \"{args.marker}\"" if args.marker else "pytest"
     line = f"{tier}: {seconds / 60:.1f} min on {_cores()} cores ({summary})"
+    log = REPO / "logs" / f"{'test_suite_fast' if args.marker else 'test_suite'}.log"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text(done.stdout + done.stderr)  # the whole report (logs/ is git-ignored)
+    if done.returncode:  # what failed, as pytest reported it
+        print("\n".join(line for line in done.stdout.splitlines() if line.startswith(
+            ("FAILED", "ERROR"))))
     print(line)
     name = "test_suite_fast" if args.marker else "test_suite"
     record_benchmark(name, line, {"seconds": round(seconds, 1), "summary": summary,

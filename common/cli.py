@@ -45,7 +45,8 @@ def add_data_dir_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         default=None,
-        help=f"data root (default: ${ENV_VAR} if set, else data/ in the repository)",
+        help=f"data root (default: ${ENV_VAR} if set, else data/ of the repository; an "
+             "installed package: data/ of the working folder)",
     )
 
 

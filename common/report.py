@@ -131,6 +131,19 @@ def suite_time() -> str:
         "Test time: not measured yet (`python benchmarks/test_suite.py`)."
 
 
+def landmark_pool(path: Path) -> str:
+    """Two training pools scored on the faces neither trained on (benchmarks/landmarks_pool.py)."""
+    saved = json.loads(path.read_text())
+    rows = [{"training pool": name, "run": f"`{figures['run'].rsplit('/', 1)[-1]}`",
+             "NME, flip test": f"{100 * figures['nme']:.2f}%",
+             "failure > 0.08": f"{100 * figures['failure_rate_8']:.2f}%",
+             "NME, detector boxes": f"{100 * figures['detector_nme']:.2f}%",
+             "NME, detected faces": f"{100 * figures['detected_nme']:.2f}%"}
+            for name, figures in saved["figures"].items() if isinstance(figures, dict)]
+    return (f"`{saved['command']}` ({saved['figures']['faces']} faces, {saved['date']}):\n\n"
+            + pd.DataFrame(rows).to_markdown(index=False))
+
+
 def landmark_runs() -> dict[str, Path]:
     """Every committed landmark run folder, labelled by its command."""
     runs = {}
@@ -143,23 +156,34 @@ def landmark_runs() -> dict[str, Path]:
 
 
 def landmark_boxes() -> str:
-    """Truth boxes against detector boxes, for every run that has been scored both ways."""
+    """Truth boxes against detector boxes, for every run that has been scored both ways (by
+    evaluate.py --boxes detector, or by the ablation with the run's own flip test)."""
     rows = []
-    for run in sorted((RESULTS / "landmarks").glob("*/evaluation_val_detector.json")):
-        truth = json.loads((run.parent / "metrics.json").read_text())
-        detector = json.loads(run.read_text())
-        mapping = json.loads((run.parent / "box_mapping.json").read_text())
+    for run in sorted((RESULTS / "landmarks").glob("*/metrics.json")):
+        run = run.parent
+        config = json.loads((run / "config.json").read_text())
+        flip = "flip" if config.get("flip_test") else "noflip"
+        found = [(run / f"evaluation_{s}.json", s)
+                 for s in ("val_detector", f"val_{flip}_detector")]
+        found = [(path, split) for path, split in found if path.exists()]
+        if not found:
+            continue
+        path, split = found[0]
+        truth = json.loads((run / "metrics.json").read_text())
+        detector = json.loads(path.read_text())
+        mapping = json.loads((run / "box_mapping.json").read_text())
         rows.append({
-            "run": f"`{run.parent.name}`",
+            "run": f"`{run.name}`",
             "NME, true-point boxes": f"{100 * truth['val_nme']:.2f}%",
+            "failure > 0.08": f"{100 * truth['val_failure_rate_8']:.2f}%",
             f"{mapping['detector']} detection rate":
-                f"{100 * detector['val_detector_detection_rate']:.1f}%",
+                f"{100 * detector[f'{split}_detection_rate']:.1f}%",
             "NME, detector boxes (detected faces)":
-                f"{100 * detector['val_detector_detected_nme']:.2f}%",
+                f"{100 * detector[f'{split}_detected_nme']:.2f}%",
             "NME, detector boxes (all faces, fallback box)":
-                f"{100 * detector['val_detector_nme']:.2f}%",
+                f"{100 * detector[f'{split}_nme']:.2f}%",
             "ratio (detected / truth)":
-                f"{detector['val_detector_detected_nme'] / truth['val_nme']:.2f}×",
+                f"{detector[f'{split}_detected_nme'] / truth['val_nme']:.2f}×",
         })
     return pd.DataFrame(rows).to_markdown(index=False)
 
@@ -191,6 +215,7 @@ BLOCKS = {
     "landmark_ablation": lambda: first_table(RESULTS / "landmarks" / "ablation" / "summary.md"),
     "benchmarks": benchmarks,
     "suite": suite_time,
+    "landmark_pool": lambda: landmark_pool(RESULTS / "benchmarks" / "landmarks_pool.json"),
 }
 
 

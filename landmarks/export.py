@@ -98,8 +98,10 @@ def main(argv=None) -> None:
     run_dir = Path(args.run)
     read_landmark_config(run_dir)
     model = load_model(run_dir)
-    out = Path(args.out) if args.out else run_dir / "export"
-    out.mkdir(parents=True, exist_ok=True)
+    from common.runs import check_writable_folder, lock_run_folder
+
+    out = check_writable_folder(Path(args.out) if args.out else run_dir / "export")
+    lock_run_folder(out)  # two exports into one folder cannot interleave
     path = (export_savedmodel(model, out / "savedmodel") if args.format == "savedmodel"
             else export_tflite(model, out / "model.tflite"))
     crops = check_crops(run_dir, int(model.input_shape[1]), args.data_dir)

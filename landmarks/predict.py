@@ -1,5 +1,6 @@
 """Landmarks on your own photos: detect the faces, crop each as the model was trained, predict.
 
+    python landmarks/predict.py photo.jpg                          # the shipped model
     python landmarks/predict.py results/landmarks/ibug68-small_cnn-128px photo.jpg
     python landmarks/predict.py RUN folder_of_photos/ --out points/
     python landmarks/predict.py RUN face.jpg --box 40,52,180,180 --out points/   # no detector
@@ -23,10 +24,11 @@ from pathlib import Path
 
 from common.cli import new_parser, positive_int, run_cli
 from common.errors import UserError
-from common.paths import repo_path
+from common.paths import repo_path, shipped_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 DEFAULT_OUT = repo_path("results", "landmarks", "predictions")
+SHIPPED_RUN = "ibug68-small_cnn-128px"
 TOOL = "landmarks/predict.py"
 
 
@@ -44,8 +46,9 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = new_parser(__doc__)
-    p.add_argument("run", help="run folder written by landmarks/train.py")
-    p.add_argument("images", nargs="+", help="image files or folders of them")
+    p.add_argument("items", nargs="+", metavar="[RUN] IMAGE",
+                   help="a run folder written by landmarks/train.py (default: the shipped "
+                        "model), then image files or folders of them")
     p.add_argument("--out", default=str(DEFAULT_OUT),
                    help="folder for the .pts files, CSV and overlays: new, empty, or one this "
                         "script wrote (its earlier outputs are replaced; a folder holding any "
@@ -57,6 +60,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="override the run's detector (default: the one of its box mapping)")
     p.add_argument("--batch-size", type=positive_int, default=32, help="faces per model call")
     args = p.parse_args(argv)
+    first = Path(args.items[0])
+    is_run = (first / "config.json").is_file()
+    args.run = str(first) if is_run else str(shipped_path("landmarks", SHIPPED_RUN))
+    args.images = args.items[1:] if is_run else args.items
+    if not args.images:
+        p.error("give at least one image after the run folder")
     if args.box is not None and len(args.images) != 1:
         p.error("--box describes one face of one image; give a single image")
     return args

@@ -182,3 +182,16 @@ def test_a_refused_overwrite_leaves_no_lock_file(tmp_path):
         with pytest.raises(UserError):
             start_run(tmp_path, {"seed": 0, "out": "x"}, overwrite=overwrite)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.txt"]
+
+
+# --------------------------------------------------------------- N10: export --out is a file
+def test_export_into_a_file_is_one_line(tmp_path, capsys):
+    from common.cli import run_cli
+    from landmarks import export
+
+    (tmp_path / "taken").write_text("mine")
+    with pytest.raises(SystemExit):
+        run_cli(export.main, [str(SHIPPED), "--out", str(tmp_path / "taken")])
+    err = capsys.readouterr().err
+    assert "argument --out:" in err and "is a file, not a folder" in err
+    assert "Traceback" not in err and (tmp_path / "taken").read_text() == "mine"

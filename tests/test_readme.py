@@ -29,7 +29,7 @@ def readme_commands() -> list[str]:
                 part = part.strip()
                 if part.startswith("python ") and not any(p in part for p in PLACEHOLDERS):
                     commands.append(part)
-    return commands
+    return list(dict.fromkeys(commands))  # a command shown on two pages is run once
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
@@ -40,7 +40,7 @@ def test_readme_tables_match_the_results_folder(page):
 
 def test_every_experiment_has_a_generated_page_and_the_front_page_is_short():
     assert all(page.exists() and "<!-- report:" in page.read_text() for page in PAGES[1:])
-    assert len(README.read_text().splitlines()) <= 130
+    assert len(README.read_text().splitlines()) <= 140
 
 
 def test_the_readme_gives_the_test_command_ci_runs():

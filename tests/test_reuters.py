@@ -96,7 +96,7 @@ def test_two_pair_sweep_writes_everything_and_resumes(tmp_path, data_dir, capsys
     saved = json.loads((run / "metrics.json").read_text())
     assert scores["test_accuracy"] == pytest.approx(saved["test_accuracy"], abs=1e-6)
     assert scores["test_top3_accuracy"] >= scores["test_accuracy"]
-    assert (run / "confusion.png").exists()
+    assert (run / "evaluate" / "confusion.png").exists()
     assert "Most confused" in (run / "evaluation.md").read_text()
 
     stamp = (run / "metrics.json").stat().st_mtime_ns
