@@ -21,10 +21,16 @@ from tests.conftest import REPO
 SCRIPT_ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
+def default_sigint() -> None:
+    """In the child: SIGINT as a terminal delivers it. A test runner's worker may ignore SIGINT,
+    and an ignored SIGINT is inherited: Python would then never raise KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def script(name, *args, env=None):
     return subprocess.Popen([sys.executable, str(REPO / name), *map(str, args)], cwd=REPO,
                             env=env or SCRIPT_ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
 
 
 def epochs_done(run_dir: Path) -> int:

@@ -97,7 +97,7 @@ def test_two_pair_sweep_writes_everything_and_resumes(tmp_path, data_dir, capsys
     assert scores["test_accuracy"] == pytest.approx(saved["test_accuracy"], abs=1e-6)
     assert scores["test_top3_accuracy"] >= scores["test_accuracy"]
     assert (run / "evaluate" / "confusion.png").exists()
-    assert "Most confused" in (run / "evaluation.md").read_text()
+    assert "Most confused" in (run / "evaluate" / "evaluation.md").read_text()
 
     stamp = (run / "metrics.json").stat().st_mtime_ns
     shutil.rmtree(out / "sigmoid-mse-seed0")
