@@ -33,6 +33,21 @@ def flag_of(param: str) -> str | None:
     return None
 
 
+def config_from_flags(parser: argparse.ArgumentParser, base, argv=None):
+    """``(config, args)``: ``base`` (a config, or a function of the parsed flags giving one)
+    with every flag given; a bad value is refused in argparse's own words, before TensorFlow
+    loads."""
+    from common.configs import from_flags
+
+    args = parser.parse_args(argv)
+    try:
+        return from_flags(base(args) if callable(base) else base, args), args
+    except UserError as exc:
+        if exc.param is None:
+            raise
+        parser.error(f"argument {flag_of(exc.param) or exc.param}: {exc}")
+
+
 def describe_user_error(exc: UserError) -> str:
     """The line a user reads: a parameter at fault is shown as the script's flag."""
     if exc.param is None:

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from common.cli import (
     add_run_flags,
+    config_from_flags,
     fraction,
     new_parser,
     number_in,
@@ -25,8 +26,7 @@ from common.cli import (
     run_cli,
     train_or_report,
 )
-from common.configs import from_flags, record
-from common.errors import ParameterError
+from common.configs import record
 from landmarks.config import CPU, DETECTORS, PRESETS, SCHEDULES, STRATEGIES, LandmarkConfig
 from landmarks.datasets import DATASETS, POINT_COUNTS
 from landmarks.options import BACKBONES, HEADS, LOSS_NAMES, POOLINGS
@@ -87,13 +87,7 @@ def build_parser():
 
 def parse_config(argv=None) -> LandmarkConfig:
     """The configuration the flags ask for: the preset, then every flag given."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        config = from_flags(PRESETS[args.preset], args)
-    except ParameterError as exc:  # before TensorFlow loads, in argparse's own words
-        flag = "--" + exc.param.replace("_", "-")
-        parser.error(f"argument {flag}: {exc}")
+    config, _ = config_from_flags(build_parser(), lambda args: PRESETS[args.preset], argv)
     return config if config.out else replace(config, out=config.default_out())
 
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from common.cli import (
     add_run_flags,
+    config_from_flags,
     dropout_rate,
     fraction,
     layer_sizes,
@@ -24,8 +25,7 @@ from common.cli import (
     run_cli,
     train_or_report,
 )
-from common.configs import from_flags, record
-from common.errors import ParameterError
+from common.configs import record
 from phone_price.config import PhoneConfig
 from phone_price.normalization import MODES
 from phone_price.options import HEADS, OPTIMIZERS
@@ -70,11 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_config(argv=None) -> PhoneConfig:
     """The configuration the flags ask for (bad values refused in argparse's words)."""
-    parser = build_parser()
-    try:
-        config = from_flags(DEFAULT, parser.parse_args(argv))
-    except ParameterError as exc:
-        parser.error(f"argument --{exc.param.replace('_', '-')}: {exc}")
+    config, _ = config_from_flags(build_parser(), DEFAULT, argv)
     return config if config.out else replace(config, out=config.default_out())
 
 

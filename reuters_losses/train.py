@@ -16,13 +16,13 @@ from dataclasses import replace
 
 from common.cli import (
     add_run_flags,
+    config_from_flags,
     new_parser,
     positive_int,
     run_cli,
     train_or_report,
 )
-from common.configs import from_flags, record
-from common.errors import ParameterError
+from common.configs import record
 from reuters_losses.config import ReutersConfig
 from reuters_losses.flags import add_training_flags
 
@@ -46,12 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_config(argv=None) -> tuple[ReutersConfig, int]:
     """The configuration the flags ask for, and ``--decode``'s N (0: train)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        config = from_flags(DEFAULT, args)
-    except ParameterError as exc:
-        parser.error(f"argument --{exc.param.replace('_', '-')}: {exc}")
+    config, args = config_from_flags(build_parser(), DEFAULT, argv)
     return (config if config.out else replace(config, out=config.default_out())), args.decode
 
 
