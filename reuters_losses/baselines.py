@@ -14,9 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import LinearSVC
 
 from common.cli import (
     add_data_dir_flag,
@@ -27,18 +24,26 @@ from common.cli import (
     run_cli,
 )
 from common.runs import write_csv, write_text
-from common.selection import best_on_validation
 from common.sweep import aggregate, mean_std
 from reuters_losses.data import NUM_CLASSES, load_wires, validation_rows, vectorize
-from reuters_losses.metrics import scores
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
-BASELINES = {  # name: (input representation, grid of models)
-    "majority class": ("multi-hot", [DummyClassifier(strategy="most_frequent")]),
-    "logistic regression, multi-hot": ("multi-hot",
-                                       [LogisticRegression(C=c, max_iter=3000) for c in C_GRID]),
-    "linear SVM, TF-IDF": ("tfidf", [LinearSVC(C=c, max_iter=20000) for c in C_GRID]),
-}
+BASELINES = ("majority class", "logistic regression, multi-hot", "linear SVM, TF-IDF")
+
+
+def baseline_grid(name: str) -> tuple[str, list]:
+    """A baseline's input representation and its grid of models (scikit-learn is imported
+    here, so --help does not pay for it)."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    return {
+        "majority class": ("multi-hot", [DummyClassifier(strategy="most_frequent")]),
+        "logistic regression, multi-hot": (
+            "multi-hot", [LogisticRegression(C=c, max_iter=3000) for c in C_GRID]),
+        "linear SVM, TF-IDF": ("tfidf", [LinearSVC(C=c, max_iter=20000) for c in C_GRID]),
+    }[name]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,7 +67,10 @@ def outputs_of(model, x) -> np.ndarray:
 
 def fit_and_score(name: str, inputs: dict, labels: dict) -> dict:
     """The grid member with the best validation accuracy, scored on val and test."""
-    representation, grid = BASELINES[name]
+    from common.selection import best_on_validation
+    from reuters_losses.metrics import scores
+
+    representation, grid = baseline_grid(name)
     x = inputs[representation]
     best = best_on_validation(grid, x, labels)
     return {"model": name, **scores(labels["val"], outputs_of(best, x["val"]), prefix="val_"),
