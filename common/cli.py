@@ -140,9 +140,19 @@ def layer_sizes(text: str) -> list[int]:
 
 
 def command_line(script: str, argv=None) -> str:
-    """The exact command that ran: ``python <script>`` and the real arguments, shell-quoted."""
-    args = sys.argv[1:] if argv is None else list(argv)
-    return " ".join(["python", script, *map(shlex.quote, map(str, args))])
+    """The command that produced a summary: ``python <script>`` and the real arguments,
+    shell-quoted, less ``--data-dir``: where the data lay on one machine is not part of what was
+    run (a summary records no machine path)."""
+    args = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--data-dir":
+            skip = True
+        elif not arg.startswith("--data-dir="):
+            kept.append(arg)
+    return " ".join(["python", script, *map(shlex.quote, kept)])
 
 
 def print_metrics(run_dir, metrics: dict) -> None:

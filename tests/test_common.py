@@ -199,3 +199,6 @@ def test_command_line_is_the_real_argv():
 
     assert command_line("a/b.py", ["--seeds", "0", "1", "--out", "my dir"]) == \
         "python a/b.py --seeds 0 1 --out 'my dir'"
+    # B68: where the data lay is no part of a summary's command
+    assert command_line("a/b.py", ["--data-dir", "/tmp/x", "--seeds", "0", "--data-dir=/y"]) \
+        == "python a/b.py --seeds 0"

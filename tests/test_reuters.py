@@ -88,7 +88,7 @@ def test_two_pair_sweep_writes_everything_and_resumes(tmp_path, data_dir, capsys
             "val_accuracy", "test_accuracy", "test_macro_f1", "best_epoch"} <= set(summary.columns)
     text = (out / "summary.md").read_text()
     assert "majority class" in text and text.splitlines()[2].startswith("Honest protocol")
-    assert f"`python reuters_losses/sweep.py {' '.join(argv)}`" in text
+    assert f"`python reuters_losses/sweep.py {' '.join(argv[2:])}`" in text  # less --data-dir
 
     # evaluate scores the kept checkpoint on the test split: the figure metrics.json holds
     evaluate.main([str(run), "--data-dir", str(data_dir)])
