@@ -45,7 +45,7 @@ def config_from_flags(parser: argparse.ArgumentParser, base, argv=None):
     except UserError as exc:
         if exc.param is None:
             raise
-        parser.error(f"argument {flag_of(exc.param) or exc.param}: {exc}")
+        parser.error(describe_user_error(exc))
 
 
 def describe_user_error(exc: UserError) -> str:
