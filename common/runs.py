@@ -351,15 +351,16 @@ def recorded_sha256(path: Path) -> str | None:
     return digest.lower()
 
 
-def check_model_hash(path: Path) -> None:
+def check_model_hash(path: Path) -> str | None:
     """Refuse a model whose bytes are not those its ``.sha256`` records (edited, re-zipped,
-    swapped, or the record changed)."""
+    swapped, or the record changed); the verified hash, or None where there is no record."""
     from common.data import sha256_of
 
     expected = recorded_sha256(path)
     if expected is not None and sha256_of(path) != expected:
         raise UserError(f"{path} does not match its {path.name}.sha256 (the model or the record "
                         "was changed): restore both from the repository, or train the run again")
+    return expected
 
 
 def is_complete(run_dir: str | Path) -> bool:

@@ -20,7 +20,7 @@ def card(run_dir: Path) -> str:
     from common.data import sha256_of
     from common.errors import UserError
     from common.paths import shown
-    from common.runs import check_model_hash, read_json, recorded_sha256
+    from common.runs import check_model_hash, read_json
 
     config = read_json(run_dir / "config.json")
     truth = read_json(run_dir / "metrics.json")
@@ -36,9 +36,9 @@ def card(run_dir: Path) -> str:
     model = run_dir / "model.keras"
     if not model.is_file():
         raise UserError(f"{run_dir} has no model.keras: a card describes a trained model")
-    check_model_hash(model)  # a card certifies the hash it computed, and the record must agree
-    sha = sha256_of(model)
-    recorded = "recorded in `model.keras.sha256`" if recorded_sha256(model) else \
+    verified = check_model_hash(model)  # computed from the bytes; the record must agree
+    sha = verified or sha256_of(model)
+    recorded = "recorded in `model.keras.sha256`" if verified else \
         "no `model.keras.sha256` beside it: a model that is not shipped"
     points = config.get("points") or {"ibug68": 68, "muct": 76}[config["dataset"]]
     markup = "5 derived points (eye centres, nose tip, mouth corners)" if points == 5 else \
