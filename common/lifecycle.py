@@ -240,14 +240,15 @@ def fit_and_record(
 def save_inference_model(model: keras.Model, path) -> str:
     """Save ``model`` for inference only (architecture and weights, no optimizer, loss or
     metrics: the file a user loads to predict), whole or not at all; write its sha256 beside
-    it (``<name>.sha256``, the ``sha256sum`` format) and return the hash."""
-    import hashlib
+    it (``<name>.sha256``, the ``sha256sum`` format: what ``check_model_hash`` reads back) and
+    return the hash."""
+    from common.data import sha256_of
 
     path = Path(path)
     plain = type(model).from_config(model.get_config())  # the architecture alone: uncompiled
     plain.set_weights(model.get_weights())
     atomic_path(path, plain.save)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_of(path)
     write_text(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n")
     return digest
 
