@@ -43,6 +43,9 @@ ROWS = [
     ("+ LFPW's 802 training faces (the CPU preset)", "ibug68-small_cnn-128px", {}),
     ("on the preset: stride-4 heatmaps (a light decoder with skip connections)",
      "ablation/5-stride-4", {"heatmap_stride": 4}),
+    ("on the preset: MobileNetV2 backbone with ImageNet weights (torchvision's, converted), "
+     "heatmaps at stride 8 from a decoder over its stride-8, 16 and 32 maps",
+     "ablation/6-mobilenetv2-imagenet", {"backbone": "mobilenetv2", "weights": "imagenet"}),
 ]
 PRESET_ROW = 4
 COLUMNS = {"val_noflip_nme": "NME", "val_flip_nme": "NME, flip test",

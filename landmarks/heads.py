@@ -87,19 +87,23 @@ def soft_argmax_head(feature_map, num_landmarks: int):
     return SoftArgmax(name="landmarks")(logits)
 
 
-def decoder_head(feature_maps, num_landmarks: int, channels: int = 32):
-    """[stride-4, stride-8, stride-16 maps] → K heatmaps at stride 4 → expected points [B, 2K]."""
-    stride4, stride8, stride16 = feature_maps
-    x = layers.Conv2D(channels, 1, name="lateral16")(stride16)
-    for name, skip in (("8", stride8), ("4", stride4)):
+def decoder_head(feature_maps, num_landmarks: int, *, strides=(4, 8, 16), channels: int = 32):
+    """Feature maps at ``strides``, finest first, each stride twice the one before (the small
+    CNN's 4, 8 and 16; MobileNetV2's 8, 16 and 32, or 4 to 32) → K heatmaps at the finest
+    stride → expected points [B, 2K]. The coarsest map is projected to ``channels``, then
+    upsampled to each finer stride, added to that map's projection and mixed."""
+    *skips, coarsest = feature_maps
+    x = layers.Conv2D(channels, 1, name=f"lateral{strides[-1]}")(coarsest)
+    for stride, skip in zip(reversed(strides[:-1]), reversed(skips)):
         height, width = skip.shape[1:3]
         if (height, width) == (2 * x.shape[1], 2 * x.shape[2]):
-            x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{name}")(x)
-        else:  # an input size that is not a multiple of 16: pooling rounded down
-            x = layers.Resizing(height, width, interpolation="bilinear", name=f"up{name}")(x)
-        x = layers.Add(name=f"skip{name}")([x, layers.Conv2D(channels, 1,
-                                                             name=f"lateral{name}")(skip)])
-        x = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"mix{name}")(x)
-        x = layers.ReLU(name=f"mix{name}_relu")(layers.BatchNormalization(name=f"mix{name}_bn")(x))
+            x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{stride}")(x)
+        else:  # an input size that is not a multiple of the stride: pooling rounded down
+            x = layers.Resizing(height, width, interpolation="bilinear", name=f"up{stride}")(x)
+        x = layers.Add(name=f"skip{stride}")([x, layers.Conv2D(channels, 1,
+                                                               name=f"lateral{stride}")(skip)])
+        x = layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"mix{stride}")(x)
+        x = layers.ReLU(name=f"mix{stride}_relu")(
+            layers.BatchNormalization(name=f"mix{stride}_bn")(x))
     logits = layers.Conv2D(num_landmarks, 1, name="heatmaps")(x)
     return SoftArgmax(name="landmarks")(logits)

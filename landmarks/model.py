@@ -20,12 +20,15 @@ from landmarks.heads import decoder_head, dense_head, soft_argmax_head
 from landmarks.options import BACKBONES, HEADS, MIN_IMAGE_SIZE, POOLINGS, check_weights  # noqa: F401
 
 RESNET50_NOTOP = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision's input normalization
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @keras.saving.register_keras_serializable(package="landmarks")
 class Preprocess(layers.Layer):
     """``caffe``: ResNet50's ImageNet preprocessing (RGB→BGR, subtract the ImageNet mean);
-    ``tf``: scale to [-1, 1] (MobileNetV2 and the small CNN)."""
+    ``torch``: scale to [0, 1], then the ImageNet mean and std (torchvision's MobileNetV2);
+    ``tf``: scale to [-1, 1] (the small CNN)."""
 
     def __init__(self, mode: str = "tf", **kwargs):
         super().__init__(**kwargs)
@@ -34,6 +37,8 @@ class Preprocess(layers.Layer):
     def call(self, images):
         if self.mode == "caffe":
             return keras.applications.resnet50.preprocess_input(images)
+        if self.mode == "torch":
+            return (images / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
         return images / 127.5 - 1.0
 
     def get_config(self):
@@ -66,8 +71,10 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
     """The feature extractor (``include_top=False``) and its preprocessing mode.
 
     ``width``: the small CNN's first-stage channels; ``spatial``: the small CNN keeps its
-    stride-16 map (ResNet50 and MobileNetV2 give their stride-32 map either way); ``pyramid``:
-    the small CNN's stride-4, 8 and 16 maps (for the stride-4 heatmap decoder)."""
+    stride-16 map (ResNet50 gives its stride-32 map either way), MobileNetV2 gives its stride-8,
+    16 and 32 maps (for a heatmap decoder); ``pyramid``: the small CNN's stride-4, 8 and 16
+    maps, MobileNetV2's stride-4 to 32 maps (for the stride-4 heatmap decoder).
+    MobileNetV2 is torchvision's (``landmarks/mobilenet.py``), its ImageNet weights shipped."""
     check_choice("backbone", name, BACKBONES)
     if image_size < MIN_IMAGE_SIZE[name]:
         raise ParameterError("image_size", f"{name} needs images of at least "
@@ -78,22 +85,23 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
             raise ParameterError("weights", "small_cnn has no ImageNet weights; use weights none "
                                             "or a file")
         return small_cnn(shape, width=width, pool_last=not spatial, pyramid=pyramid), "tf"
-    if pyramid:
-        raise ParameterError("heatmap_stride", f"heatmap stride 4 needs the small_cnn backbone, "
-                                               f"not {name}")
     if name == "mobilenetv2":
-        app, mode = keras.applications.MobileNetV2, "tf"
-    else:
-        app, mode = keras.applications.ResNet50, "caffe"
+        from landmarks.mobilenet import mobilenet_v2
+
+        strides = (4, 8, 16, 32) if pyramid else (8, 16, 32) if spatial else None
+        return mobilenet_v2(shape, weights=weights, outputs_at=strides), "torch"
+    if pyramid:
+        raise ParameterError("heatmap_stride", f"heatmap stride 4 needs the small_cnn or "
+                                               f"mobilenetv2 backbone, not {name}")
+    app, mode = keras.applications.ResNet50, "caffe"
     if weights == "imagenet":
         try:
             return app(include_top=False, weights="imagenet", input_shape=shape), mode
         except Exception as exc:  # Keras raises bare Exception on a failed download
-            expected = RESNET50_NOTOP if name == "resnet50" else "the notop .h5 of the model"
             reason = str(exc).splitlines()[0]
             raise UserError(
                 f"ImageNet weights for {name} could not be downloaded ({reason}); "
-                f"put {expected} in ~/.keras/models/ or use weights none", param="weights"
+                f"put {RESNET50_NOTOP} in ~/.keras/models/ or use weights none", param="weights"
             ) from exc
     return app(include_top=False, weights=None, input_shape=shape), mode
 
@@ -129,6 +137,7 @@ def build_model(
         raise UserError(f"weights file {weights_file} not found")
     spatial = head == "soft-argmax"
     pyramid = spatial and heatmap_stride == 4
+    decoded = pyramid or (spatial and backbone == "mobilenetv2")
     features, mode = build_backbone(backbone, image_size, width=width, spatial=spatial,
                                     pyramid=pyramid,
                                     weights="imagenet" if weights == "imagenet" else None)
@@ -138,8 +147,10 @@ def build_model(
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = Preprocess(mode, name="preprocess")(inputs)
     x = features(x)
-    if pyramid:
-        outputs = decoder_head(x, num_landmarks)
+    if decoded:
+        strides = (4, 8, 16) if backbone == "small_cnn" else (4, 8, 16, 32)[not pyramid:]
+        outputs = decoder_head(x, num_landmarks, strides=strides,
+                               channels=32 if backbone == "small_cnn" else 64)
     elif spatial:
         outputs = soft_argmax_head(x, num_landmarks)
     else:
