@@ -2,7 +2,7 @@
 images (predicted, then mirrored back) and on the average of the two (the flip test), and the
 mean offset of each against the truth, in pixels of the model's input.
 
-    python benchmarks/landmarks_flip_bias.py results/landmarks/ibug68-small_cnn-128px
+    python benchmarks/landmarks_flip_bias.py results/landmarks/ibug68-mobilenetv2-128px
 
 A pipeline without a left-right asymmetry gives the faces and their mirror images the same
 x offset; a difference is a bias that the flip test turns into error instead of averaging out.
@@ -14,7 +14,7 @@ import argparse
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", nargs="?", default="results/landmarks/ibug68-small_cnn-128px",
+    parser.add_argument("run", nargs="?", default="results/landmarks/ibug68-mobilenetv2-128px",
                         help="a landmark run folder")
     parser.add_argument("--data-dir", default=None, help="data root (default: as the scripts)")
     args = parser.parse_args()

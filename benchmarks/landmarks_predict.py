@@ -2,7 +2,7 @@
 and one face at a time), beside dlib's own 68-point shape predictor on the same validation
 faces and the same detector boxes.
 
-    python benchmarks/landmarks_predict.py results/landmarks/ibug68-small_cnn-128px
+    python benchmarks/landmarks_predict.py results/landmarks/ibug68-mobilenetv2-128px
     pip install face-recognition-models   # for the dlib shape-predictor row
 
 The model's rates are for the crops alone (cropping is timed apart, as "crop"); with the run's
@@ -26,7 +26,7 @@ def rate(count: int, work) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", nargs="?", default="results/landmarks/ibug68-small_cnn-128px",
+    parser.add_argument("run", nargs="?", default="results/landmarks/ibug68-mobilenetv2-128px",
                         help="a landmark run folder with box_mapping.json")
     parser.add_argument("--data-dir", default=None, help="data root (default: as the scripts)")
     parser.add_argument("--faces", type=int, default=228, help="validation faces timed")

@@ -131,6 +131,12 @@ def suite_time() -> str:
         "Test time: not measured yet (`python benchmarks/test_suite.py`)."
 
 
+def benchmark_line(path: Path) -> str:
+    """One benchmark's summary, with its command and date."""
+    saved = json.loads(path.read_text())
+    return f"`{saved['command']}` ({saved['date']}): {saved['summary']}."
+
+
 def landmark_pool(path: Path) -> str:
     """Two training pools scored on the faces neither trained on (benchmarks/landmarks_pool.py)."""
     saved = json.loads(path.read_text())
@@ -216,6 +222,8 @@ BLOCKS = {
     "benchmarks": benchmarks,
     "suite": suite_time,
     "landmark_pool": lambda: landmark_pool(RESULTS / "benchmarks" / "landmarks_pool.json"),
+    "mobilenet_conversion": lambda: benchmark_line(RESULTS / "benchmarks" /
+                                                   "mobilenet_conversion.json"),
 }
 
 

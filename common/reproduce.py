@@ -27,7 +27,8 @@ from common.paths import REPO_ROOT
 RESULTS = REPO_ROOT / "results"
 # Single run folders that are results of their own (not under a summary): their commands.
 SINGLE_RUNS = {
-    "landmarks/ibug68-small_cnn-128px": "python landmarks/train.py",
+    "landmarks/ibug68-mobilenetv2-128px": "python landmarks/train.py",
+    "landmarks/ibug68-small_cnn-128px": "python landmarks/train.py --backbone small_cnn",
     "phone_price/classification-global-seed0": "python phone_price/train.py",
     "reuters_losses/runs/adam-20ep/softmax-categorical_crossentropy-seed0":
         "python reuters_losses/train.py --optimizer adam",

@@ -45,14 +45,14 @@ class LandmarkConfig:
     skip_bad: bool = False
     val_fraction: float = 0.2
     image_size: int = 128
-    backbone: str = "small_cnn"
-    weights: str = "none"  # none, imagenet, or a .h5/.keras file
+    backbone: str = "mobilenetv2"
+    weights: str = "imagenet"  # none, imagenet (shipped for mobilenetv2), or a .h5/.keras file
     pooling: str = "flatten"
     head: str = "soft-argmax"
     heatmap_stride: int = 8
     rotation: float = 0.0  # degrees, training augmentation
     points: int | None = None  # None: the data set's own markup; 5: the derived 5 points
-    width: int = 32
+    width: int = 32  # the small CNN's first-stage channels
     loss: str = "masked_euclidean"
     epochs: int = 50
     batch_size: int = 16
@@ -103,6 +103,19 @@ class LandmarkConfig:
     def default_out(self) -> str:
         """results/landmarks/<dataset>-<backbone>-<size>px."""
         return str(RESULTS / f"{self.dataset}-{self.backbone}-{self.image_size}px")
+
+
+# The weights a backbone starts from when only the backbone is changed: the shipped ImageNet
+# weights for MobileNetV2; from scratch for the others (ResNet50's download is the gpu preset's).
+BACKBONE_WEIGHTS = {"mobilenetv2": "imagenet", "small_cnn": "none", "resnet50": "none"}
+
+
+def with_backbone(config: LandmarkConfig, backbone: str | None) -> LandmarkConfig:
+    """``config`` on another backbone (None: its own), starting from that backbone's weights."""
+    if backbone is None or backbone == config.backbone:
+        return config
+    check_choice("backbone", backbone, BACKBONE_WEIGHTS)
+    return dataclasses.replace(config, backbone=backbone, weights=BACKBONE_WEIGHTS[backbone])
 
 
 CPU = LandmarkConfig()

@@ -1,6 +1,6 @@
 """Score a saved landmark model: NME, failure rates, CED curve, per-landmark error, a face grid.
 
-    python landmarks/evaluate.py results/landmarks/ibug68-small_cnn-128px
+    python landmarks/evaluate.py results/landmarks/ibug68-mobilenetv2-128px
     python landmarks/evaluate.py RUN --subsets afw            # any folder of .jpg + .pts
     python landmarks/evaluate.py RUN --boxes detector         # crops from the face detector
 

@@ -1,6 +1,6 @@
 """Export a trained landmark model for serving: a TensorFlow SavedModel or a TFLite file.
 
-    python landmarks/export.py results/landmarks/ibug68-small_cnn-128px --format tflite
+    python landmarks/export.py results/landmarks/ibug68-mobilenetv2-128px --format tflite
     python landmarks/export.py RUN --format savedmodel --out exported/
 
 The exported model takes what the Keras model takes (RGB crops [B, S, S, 3], float32 0..255,

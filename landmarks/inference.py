@@ -1,7 +1,7 @@
 """Points on faces from a trained run: the one inference API of predict.py, evaluate.py, the
 ablation and the benchmarks.
 
-    predictor = Predictor.from_run("results/landmarks/ibug68-small_cnn-128px")
+    predictor = Predictor.from_run("results/landmarks/ibug68-mobilenetv2-128px")
     points, boxes = predictor.predict(image)          # every face the run's detector finds
     points, boxes = predictor.predict(image, boxes)   # crop boxes [F, 3] (x0, y0, side) given
 

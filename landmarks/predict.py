@@ -1,7 +1,7 @@
 """Landmarks on your own photos: detect the faces, crop each as the model was trained, predict.
 
     python landmarks/predict.py photo.jpg                          # the shipped model
-    python landmarks/predict.py results/landmarks/ibug68-small_cnn-128px photo.jpg
+    python landmarks/predict.py results/landmarks/ibug68-mobilenetv2-128px photo.jpg
     python landmarks/predict.py RUN folder_of_photos/ --out points/
     python landmarks/predict.py RUN face.jpg --box 40,52,180,180 --out points/   # no detector
 
@@ -28,7 +28,7 @@ from common.paths import repo_path, shipped_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 DEFAULT_OUT = repo_path("results", "landmarks", "predictions")
-SHIPPED_RUN = "ibug68-small_cnn-128px"
+SHIPPED_RUN = "ibug68-mobilenetv2-128px"
 TOOL = "landmarks/predict.py"
 
 

@@ -13,7 +13,7 @@ from common.errors import UserError
 from common.outputs import OutputFolder
 from tests.conftest import REPO
 
-SHIPPED = REPO / "results" / "landmarks" / "ibug68-small_cnn-128px"
+SHIPPED = REPO / "results" / "landmarks" / "ibug68-mobilenetv2-128px"
 FACE = "afw/1051618982_1"
 
 

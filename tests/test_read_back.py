@@ -11,7 +11,7 @@ import pytest
 from common.errors import UserError
 from tests.conftest import REPO
 
-SHIPPED = REPO / "results" / "landmarks" / "ibug68-small_cnn-128px"
+SHIPPED = REPO / "results" / "landmarks" / "ibug68-mobilenetv2-128px"
 PHONE_RUN = REPO / "results" / "phone_price" / "classification-global-seed0"
 
 

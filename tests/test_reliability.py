@@ -135,10 +135,11 @@ def test_a_failed_configuration_is_reported_and_the_others_run(tmp_path, capsys)
     ("phone_price/train.py", ["--dropout", "1.5"], "--dropout: must be in [0, 1)"),
     ("phone_price/train.py", ["--lr", "0"], "--lr: must be in (0, inf)"),
     ("reuters_losses/train.py", ["--lr", "-1"], "--lr: must be in (0, inf)"),
-    ("landmarks/train.py", ["--image-size", "16"], "small_cnn needs at least 31 px"),
+    ("landmarks/train.py", ["--image-size", "16"], "mobilenetv2 needs at least 32 px"),
     ("landmarks/train.py", ["--weights", "weights.bin"], "expected none, imagenet, or a file"),
     ("landmarks/train.py", ["--lr", "nan"], "--lr: must be in (0, inf)"),
-    ("landmarks/train.py", ["--weights", "imagenet"], "small_cnn has no ImageNet weights"),
+    ("landmarks/train.py", ["--backbone", "small_cnn", "--weights", "imagenet"],
+     "small_cnn has no ImageNet weights"),
     ("reuters_losses/train.py", ["--loss", "mse", "--label-smoothing", "0.1"],
      "only categorical_crossentropy"),
 ])
@@ -188,7 +189,7 @@ def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir
     victim = sorted(folder.glob("*.jpg"))[0]
     victim.write_bytes(victim.read_bytes()[:3000])
     (folder / "stray.jpg").write_bytes(victim.read_bytes())  # a jpg without a .pts
-    argv = ["--data-dir", str(tmp_path), "--subsets", "afw", "--image-size", "40", "--epochs",
+    argv = ["--data-dir", str(tmp_path), "--backbone", "small_cnn", "--subsets", "afw", "--image-size", "40", "--epochs",
             "1", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "run")]
     with pytest.raises(UserError, match=f"{victim.name}: unreadable image.*skip bad items"):
         train(parse_config(argv))

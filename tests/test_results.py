@@ -10,7 +10,7 @@ import pytest
 from common.data import sha256_of
 from tests.conftest import REPO
 
-PRESET = REPO / "results" / "landmarks" / "ibug68-small_cnn-128px"
+PRESET = REPO / "results" / "landmarks" / "ibug68-mobilenetv2-128px"
 MACHINE_PATH = re.compile(r'"(/(?:work|tmp|home|root|Users|mnt|opt|var)/[^"]*)"')
 
 
@@ -74,4 +74,4 @@ def test_the_model_card_is_generated_from_its_run_folder():
     from landmarks.model_card import card
 
     assert (PRESET / "MODEL_CARD.md").read_text() == card(PRESET), \
-        "run python landmarks/model_card.py results/landmarks/ibug68-small_cnn-128px"
+        "run python landmarks/model_card.py results/landmarks/ibug68-mobilenetv2-128px"
