@@ -2,7 +2,7 @@
 
     python benchmarks/cli_startup.py
 
-For each of the 15 user-facing scripts: the wall time of ``--help`` (best of three), and of a
+For each of the 16 user-facing scripts: the wall time of ``--help`` (best of three), and of a
 misspelt flag for two of them; then the stderr lines of ``python phone_price/train.py --epochs
 1`` (into a temporary folder) that are TensorFlow's start-up noise rather than the program's
 own.
@@ -22,7 +22,8 @@ SCRIPTS = ["phone_price/train.py", "phone_price/evaluate.py", "reuters_losses/tr
            "reuters_losses/sweep.py", "reuters_losses/evaluate.py", "landmarks/train.py",
            "landmarks/evaluate.py", "landmarks/predict.py", "phone_price/compare.py",
            "reuters_losses/baselines.py", "reuters_losses/best.py", "landmarks/export.py",
-           "landmarks/model_card.py", "landmarks/sweep.py", "landmarks/ablation.py"]
+           "landmarks/model_card.py", "landmarks/sweep.py", "landmarks/ablation.py",
+           "landmarks/export_client.py"]
 NOISE = re.compile(r"^[IWE]\d{4} |absl::InitializeLog|oneDNN|cuda|cuInit|AVX|rebuild TensorFlow"
                    r"|NodeDef mentions|retracing|XNNPACK")
 REPO = Path(__file__).resolve().parent.parent

@@ -42,7 +42,7 @@ ROWS = [
     ("on row 2: stride-4 heatmaps + rotation up to 30 degrees (not kept: worse)",
      "ablation/4-stride4-rotation", {**FIRST_POOL, "heatmap_stride": 4, "rotation": 30.0}),
     ("+ LFPW's 802 training faces (the previous preset)", "ibug68-small_cnn-128px", SMALL),
-    ("on row 4: stride-4 heatmaps (a light decoder with skip connections)",
+    ("on row 4: stride-4 heatmaps (a light decoder with skip connections; not kept: worse)",
      "ablation/5-stride-4", {**SMALL, "heatmap_stride": 4}),
     ("on row 4: MobileNetV2 with ImageNet weights (torchvision's, converted) for the small CNN, "
      "heatmaps at stride 8 from a decoder over its stride-8, 16 and 32 maps (the CPU preset)",

@@ -3,11 +3,14 @@
     python landmarks/export.py results/landmarks/ibug68-mobilenetv2-128px --format tflite
     python landmarks/export.py RUN --format savedmodel --out exported/
 
-The exported model takes what the Keras model takes (RGB crops [B, S, S, 3], float32 0..255,
-cut with landmarks.geometry as predict.py cuts them) and gives the same [B, 2K] points in crop
-units; the flip test, the detector and the crop are not inside it. After writing, the export is
-checked against the Keras model on the run's own validation crops (or random crops when the data
-is not here): the largest difference is printed, and more than 1e-4 is an error.
+The exported model takes face crops and gives points: crops [B, S, S, 3] float32 RGB 0..255 (any
+batch size) in, points [B, 2K] ``[x0, y0, x1, y1, ...]`` in crop units out (signature output
+``points``), with the run's flip test inside (each crop and its mirror image in one batch, the
+mirror's points mapped back and averaged), so it gives predict.py's points. The crop itself and
+the detector are not inside: the model card (MODEL_CARD.md) gives the crop as a formula, from a
+face box to the pixels, and the way back. After writing, the export is checked against the
+Keras predictor on the run's own validation crops (or random crops when the data is not here):
+the largest difference is printed in pixels of the crop, and more than 0.01 px is an error.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from common.cli import add_data_dir_flag, new_parser, run_cli
 from common.errors import UserError
 
 FORMATS = ("savedmodel", "tflite")
-TOLERANCE = 1e-4
+TOLERANCE_PX = 0.01  # pixels of the crop
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,42 +36,74 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def export_savedmodel(model, folder: Path) -> Path:
-    model.export(str(folder), format="tf_saved_model", verbose=False)
+def serving_function(model, flip_permutation=None):
+    """Crops [B, S, S, 3] float32 0..255 → ``{"points": [B, 2K]}`` in crop units, averaged with
+    the mirror images' points mapped back where ``flip_permutation`` is given
+    (``landmarks.geometry.flip_points`` in TensorFlow: x → 1 − x, left/right re-indexed)."""
+    import tensorflow as tf
+
+    permutation = None if flip_permutation is None else tf.constant(list(flip_permutation))
+
+    def points(crops):
+        if permutation is None:
+            return {"points": model(crops, training=False)}
+        batch = tf.shape(crops)[0]
+        both = model(tf.concat([crops, tf.reverse(crops, axis=[2])], axis=0), training=False)
+        both = tf.reshape(both, [2 * batch, -1, 2])
+        mirrored = tf.gather(both[batch:], permutation, axis=1)
+        mirrored = tf.stack([1.0 - mirrored[..., 0], mirrored[..., 1]], axis=-1)
+        return {"points": tf.reshape((both[:batch] + mirrored) / 2, [batch, -1])}
+
+    return points
+
+
+def export_savedmodel(model, folder: Path, flip_permutation=None) -> Path:
+    """A SavedModel whose endpoint ``serve`` (also its default signature) is
+    ``serving_function``, for any batch size."""
+    import keras
+    import tensorflow as tf
+
+    size = int(model.input_shape[1])
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", serving_function(model, flip_permutation),
+                         input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32,
+                                                        name="crops")])
+    archive.write_out(str(folder), verbose=False)
     return folder
 
 
-def export_tflite(model, path: Path) -> Path:
+def export_tflite(model, path: Path, flip_permutation=None) -> Path:
+    """The TFLite file, converted from the SavedModel of the same endpoint (any batch size)."""
+    import tempfile
+
     import tensorflow as tf
 
     from common.runs import atomic_path
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    flat = converter.convert()
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = export_savedmodel(model, Path(scratch) / "savedmodel", flip_permutation)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=["serve"])
+        flat = converter.convert()
     atomic_path(path, lambda tmp: tmp.write_bytes(flat))
     return path
 
 
 def run_exported(path: Path, fmt: str, crops):
-    """The exported model's outputs for crops [B, S, S, 3] float32."""
+    """The exported model's points [B, 2K] for crops [B, S, S, 3] float32, in one batch."""
     import numpy as np
     import tensorflow as tf
 
     if fmt == "savedmodel":
         loaded = tf.saved_model.load(str(path))
-        return np.asarray(loaded.serve(tf.constant(crops)))
+        return np.asarray(loaded.serve(tf.constant(crops, tf.float32))["points"])
     import warnings
 
     with warnings.catch_warnings():  # tf.lite.Interpreter's move to LiteRT is announced
         warnings.simplefilter("ignore")
         interpreter = tf.lite.Interpreter(model_path=str(path))
-    runner = interpreter.get_signature_runner()
-    name = next(iter(runner.get_input_details()))
-    out = []
-    for crop in crops:  # the converted signature has batch 1
-        result = runner(**{name: crop[None]})
-        out.append(next(iter(result.values()))[0])
-    return np.stack(out)
+    runner = interpreter.get_signature_runner("serve")
+    return np.asarray(runner(crops=np.asarray(crops, np.float32))["points"])
 
 
 def check_crops(run_dir: Path, size: int, data_dir=None):
@@ -93,25 +128,29 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     import numpy as np
 
-    from landmarks.inference import load_model, read_landmark_config
+    from landmarks.inference import Predictor
 
     run_dir = Path(args.run)
-    read_landmark_config(run_dir)
-    model = load_model(run_dir)
+    predictor = Predictor.from_run(run_dir)
     from common.runs import check_writable_folder, lock_run_folder
 
     out = check_writable_folder(Path(args.out) if args.out else run_dir / "export")
     lock_run_folder(out)  # two exports into one folder cannot interleave
-    path = (export_savedmodel(model, out / "savedmodel") if args.format == "savedmodel"
-            else export_tflite(model, out / "model.tflite"))
-    crops = check_crops(run_dir, int(model.input_shape[1]), args.data_dir)
-    difference = float(np.abs(run_exported(path, args.format, crops)
-                              - np.asarray(model(crops, training=False))).max())
-    print(f"wrote {path}; largest difference from the Keras model on {len(crops)} crops: "
-          f"{difference:.2e}")
-    if difference > TOLERANCE:
-        raise UserError(f"the exported model differs from the Keras model by {difference:.2e} "
-                        f"(more than {TOLERANCE}); do not use {path}", exit_code=1)
+    write = export_savedmodel if args.format == "savedmodel" else export_tflite
+    path = write(predictor.model, out / ("savedmodel" if args.format == "savedmodel"
+                                         else "model.tflite"),
+                 flip_permutation=predictor.flip_permutation)
+    crops = check_crops(run_dir, predictor.size, args.data_dir)
+    expected = predictor.unit_points(crops).reshape(len(crops), -1)
+    difference = float(np.abs(run_exported(path, args.format, crops) - expected).max())
+    difference_px = difference * predictor.size
+    flip = "with" if predictor.flip_permutation is not None else "without"
+    print(f"wrote {path} (crops [B, {predictor.size}, {predictor.size}, 3] in, points in crop "
+          f"units out, {flip} the flip test); largest difference from predict.py's points on "
+          f"{len(crops)} crops: {difference_px:.4f} px of the crop")
+    if difference_px > TOLERANCE_PX:
+        raise UserError(f"the exported model differs from predict.py by {difference_px:.4f} px "
+                        f"(more than {TOLERANCE_PX}); do not use {path}", exit_code=1)
 
 
 def cli() -> None:

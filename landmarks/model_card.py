@@ -99,7 +99,13 @@ is (0, 0), the first pixel's centre (0.5, 0.5). A face box is a square (x0, y0, 
 coordinates; crop units are u = (x - x0) / side, v = (y - y0) / side, 0 to 1 edge to edge. The
 crop is the image resampled on that square at {config['image_size']} x {config['image_size']}
 (pixel centres at u = (i + 0.5) / {config['image_size']}); a point is mapped back with
-x = x0 + u * side, y = y0 + v * side. `predictions.csv` gives points 0-based (x - 0.5); `.pts`
+x = x0 + u * side, y = y0 + v * side. Sampling is bilinear (OpenCV's `warpAffine`, black
+outside the image); a box more than twice the crop's size is first shrunk by area averaging to
+twice the crop's scale. `landmarks/export_client.py` is this paragraph in code (numpy, OpenCV
+and TensorFlow only): with `landmarks/export.py`'s SavedModel or TFLite file, whose signature
+`serve` takes crops [B, {config['image_size']}, {config['image_size']}, 3] float32 0..255 (any
+batch) and gives `points` [B, {2 * points}] in crop units{" with the flip test inside" if config.get("flip_test") else ""}, it gives
+`predict.py`'s points for a box. `predictions.csv` gives points 0-based (x - 0.5); `.pts`
 files 1-based (x + 0.5), as 300-W's own files.
 
 **Model.** {config['backbone']}{f" (width {config['width']})" if config['backbone'] == 'small_cnn' else ''} {start}, {config['head']} head at

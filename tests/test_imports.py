@@ -8,7 +8,7 @@ from tests.conftest import REPO
 
 PACKAGES = ("common", "landmarks", "phone_price", "reuters_losses")
 SCRIPTS = {"landmarks": {"train", "evaluate", "predict", "export", "model_card", "sweep",
-                         "ablation"},
+                         "ablation", "export_client"},
            "phone_price": {"train", "evaluate", "compare"},
            "reuters_losses": {"train", "evaluate", "sweep", "baselines", "best"}}
 

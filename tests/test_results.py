@@ -2,6 +2,7 @@
 produced its run's figures."""
 
 import json
+import os
 import re
 
 import numpy as np
@@ -57,17 +58,36 @@ def test_the_shipped_model_reproduces_its_validation_nme(data_dir):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["savedmodel", "tflite"])
-def test_an_exported_model_gives_the_keras_models_points(fmt, tmp_path, data_dir):
-    from landmarks import export
-    from landmarks.inference import load_model
+def test_an_export_alone_gives_predict_pys_points(fmt, tmp_path, data_dir, capsys):
+    """The export run by a plain script (numpy, OpenCV, TensorFlow; no code of the repository,
+    only the model card's crop formula) gives the Predictor's points within 0.01 px, the flip
+    test included, on a box that is cropped directly and one that is shrunk first."""
+    import shutil
+    import subprocess
+    import sys
 
-    model = load_model(PRESET)
-    path = (export.export_savedmodel(model, tmp_path / "savedmodel") if fmt == "savedmodel"
-            else export.export_tflite(model, tmp_path / "model.tflite"))
-    crops = export.check_crops(PRESET, int(model.input_shape[1]), str(data_dir))
-    assert crops.std() > 10  # real faces, not an empty fallback
-    np.testing.assert_allclose(export.run_exported(path, fmt, crops),
-                               np.asarray(model(crops, training=False)), atol=1e-4)
+    from PIL import Image
+
+    from landmarks import export
+    from landmarks.inference import Predictor
+
+    export.main([str(PRESET), "--format", fmt, "--out", str(tmp_path / "export"),
+                 "--data-dir", str(data_dir)])
+    assert "with the flip test" in capsys.readouterr().out
+    path = tmp_path / "export" / ("savedmodel" if fmt == "savedmodel" else "model.tflite")
+    photo = tmp_path / "face.png"  # lossless: both readers see the same pixels
+    Image.open(data_dir / "ibug_68" / "afw" / "134212_1.jpg").convert("RGB").save(photo)
+    client = shutil.copy(REPO / "landmarks" / "export_client.py", tmp_path / "client.py")
+    predictor = Predictor.from_run(PRESET)
+    image = np.asarray(Image.open(photo))
+    for box in ([40.3, 30.7, 180.2], [10.0, 5.0, 300.0]):  # 300 px: more than twice 128
+        expected, _ = predictor.predict(image, np.array([box]))
+        out = subprocess.run([sys.executable, client, str(path), str(photo), *map(str, box)],
+                             capture_output=True, text=True, cwd=tmp_path, check=True,
+                             env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+        points = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
+        assert points.shape == (68, 2)
+        np.testing.assert_allclose(points, expected[0], atol=0.01)
 
 
 def test_the_model_card_is_generated_from_its_run_folder():
