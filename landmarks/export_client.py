@@ -1,7 +1,7 @@
 """Points from an exported landmark model with numpy, OpenCV and TensorFlow alone: no code of
 this repository, only the crop formula of the model card (MODEL_CARD.md). Copy it anywhere.
 
-    python landmarks/export_client.py RUN/export/model.tflite photo.jpg 120 80 200   # box x0 y0 side
+    python landmarks/export_client.py RUN/export/model.tflite photo.jpg 120 80 200  # x0 y0 side
     python landmarks/export_client.py RUN/export/savedmodel photo.jpg 120 80 200
 
 Prints the points, [K, 2] continuous image pixels (the image's top-left corner is 0, 0; the

@@ -82,7 +82,8 @@ def config(args, *, points: int, head: str, loss: str, seed: int):
     """The landmark configuration of one cell of the comparison: the CPU preset with the
     sweep's settings, no detector and no flip test."""
     return replace(with_backbone(CPU, args.backbone), dataset=args.dataset,
-                   subsets=args.subsets, image_size=args.image_size, epochs=args.epochs, batch_size=args.batch_size,
+                   subsets=args.subsets, image_size=args.image_size, epochs=args.epochs,
+                   batch_size=args.batch_size,
                    lr=args.lr, schedule=args.schedule, detector="none", flip_test=False,
                    points=points, head=head, loss=loss, seed=seed, quiet=True,
                    out=str(Path(args.out) / f"{points}pt-{head}-{loss}-seed{seed}"),

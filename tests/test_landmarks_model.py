@@ -57,7 +57,8 @@ def test_imagenet_offline_is_one_line_naming_the_file(monkeypatch):
 @pytest.mark.slow
 def test_tiny_run_writes_everything_and_the_model_evaluates(tmp_path, synthetic_ibug):
     out = tmp_path / "run"
-    argv = ["--data-dir", str(synthetic_ibug), "--backbone", "small_cnn", "--subsets", "afw", "--image-size", "64",
+    argv = ["--backbone", "small_cnn",
+            "--data-dir", str(synthetic_ibug), "--subsets", "afw", "--image-size", "64",
             "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]
     metrics = train(parse_config(argv))
     for name in ["config.json", "history.csv", "metrics.json", "model.keras", "curves.png",
@@ -83,7 +84,8 @@ def test_a_saved_run_scores_a_data_root_that_holds_only_the_scored_folder(tmp_pa
     only = tmp_path / "only"
     make_ibug_folder(only, data_dir, 6, subset="helen_test")  # the training data is not here
     out = tmp_path / "run"
-    argv = ["--data-dir", str(tmp_path / "train_root"), "--backbone", "small_cnn", "--subsets", "afw", "--image-size", "40",
+    argv = ["--backbone", "small_cnn",
+            "--data-dir", str(tmp_path / "train_root"), "--subsets", "afw", "--image-size", "40",
             "--epochs", "1", "--batch-size", "8", "--out", str(out), "--quiet"]
     train(parse_config(argv))
     evaluate.main([str(out), "--data-dir", str(only), "--subsets", "helen_test", "--quiet",
@@ -94,7 +96,8 @@ def test_a_saved_run_scores_a_data_root_that_holds_only_the_scored_folder(tmp_pa
 
 @pytest.mark.slow
 def test_short_run_on_muct_learns(tmp_path, data_dir):
-    argv = ["--data-dir", str(data_dir), "--backbone", "small_cnn", "--dataset", "muct", "--image-size", "48", "--epochs",
+    argv = ["--backbone", "small_cnn",
+            "--data-dir", str(data_dir), "--dataset", "muct", "--image-size", "48", "--epochs",
             "4", "--lr", "3e-3", "--batch-size", "16", "--out", str(tmp_path / "m"), "--quiet"]
     train(parse_config(argv))
     history = pd.read_csv(tmp_path / "m" / "history.csv")
@@ -148,7 +151,8 @@ def test_points_must_be_the_markup_or_five(capsys):
 @pytest.mark.slow
 def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synthetic_ibug):
     out = tmp_path / "run"
-    argv = ["--data-dir", str(synthetic_ibug), "--backbone", "small_cnn", "--subsets", "afw", "--image-size", "40",
+    argv = ["--backbone", "small_cnn",
+            "--data-dir", str(synthetic_ibug), "--subsets", "afw", "--image-size", "40",
             "--epochs", "2", "--batch-size", "8", "--points", "5", "--head", "soft-argmax",
             "--schedule", "cosine", "--flip-test", "--detector", "none", "--out", str(out),
             "--quiet"]

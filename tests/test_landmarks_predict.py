@@ -35,7 +35,8 @@ def trained_run(tmp_path_factory, data_dir):
         shutil.copy(pts, folder)
         shutil.copy(pts.with_suffix(".jpg"), folder)
     run = root / "run"
-    train(parse_config(["--data-dir", str(root), "--backbone", "small_cnn", "--subsets", "afw", "--image-size", "48",
+    train(parse_config(["--backbone", "small_cnn",
+                        "--data-dir", str(root), "--subsets", "afw", "--image-size", "48",
                         "--epochs", "3", "--batch-size", "8", "--quiet",
                         "--head", "sigmoid",  # starts at the mean shape
                         "--out", str(run)]))

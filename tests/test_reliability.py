@@ -189,7 +189,8 @@ def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir
     victim = sorted(folder.glob("*.jpg"))[0]
     victim.write_bytes(victim.read_bytes()[:3000])
     (folder / "stray.jpg").write_bytes(victim.read_bytes())  # a jpg without a .pts
-    argv = ["--data-dir", str(tmp_path), "--backbone", "small_cnn", "--subsets", "afw", "--image-size", "40", "--epochs",
+    argv = ["--backbone", "small_cnn",
+            "--data-dir", str(tmp_path), "--subsets", "afw", "--image-size", "40", "--epochs",
             "1", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "run")]
     with pytest.raises(UserError, match=f"{victim.name}: unreadable image.*skip bad items"):
         train(parse_config(argv))
