@@ -58,13 +58,13 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("export", type=Path, help="model.tflite or a savedmodel folder")
     parser.add_argument("image", help="a photo")
-    parser.add_argument("box", type=float, nargs=3, metavar=("X0", "Y0", "SIDE"),
-                        help="the face's square crop box in continuous pixels")
+    for name in ("x0", "y0", "side"):  # the face's square crop box, continuous pixels
+        parser.add_argument(name, type=float, help=f"the crop box's {name}, in pixels")
     args = parser.parse_args()
     # Any decoder serves; JPEG decoders can differ by a grey level here and there.
     image = cv2.cvtColor(cv2.imread(args.image, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     points_of, size = load(args.export)
-    x0, y0, side = args.box
+    x0, y0, side = args.x0, args.y0, args.side
     units = points_of(crop(image, x0, y0, side, size)[None].astype(np.float32))
     points = units.reshape(-1, 2) * side + (x0, y0)
     print(json.dumps(points.round(4).tolist()))
