@@ -1,7 +1,9 @@
 """Backbone + pooling + Dense(2K) landmark regressor, or backbone + soft-argmax heatmaps.
 
 ``resnet50`` is the homework's design (and the right choice with a GPU and ImageNet weights);
-``small_cnn`` is a light from-scratch network for CPU runs and tests; ``mobilenetv2`` sits between.
+``mobilenetv2`` (torchvision's, with its ImageNet weights shipped: ``landmarks/mobilenet.py``) is
+the CPU preset's; ``small_cnn`` is a light from-scratch network, the previous preset and the
+tests' backbone.
 Each model takes RGB images in 0..255 and does its backbone's own preprocessing inside, so a
 saved model needs nothing but images. The heads live in ``landmarks/heads.py``.
 """
