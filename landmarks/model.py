@@ -68,6 +68,13 @@ def small_cnn(input_shape, *, width: int = 32, pool_last: bool = True,
     return keras.Model(inputs, outputs, name="small_cnn")
 
 
+def decoder_strides(backbone: str, *, pyramid: bool) -> tuple[int, ...]:
+    """The strides of the maps a heatmap decoder takes from ``backbone``, finest first."""
+    if backbone == "small_cnn":
+        return (4, 8, 16)
+    return (4, 8, 16, 32) if pyramid else (8, 16, 32)
+
+
 def build_backbone(name: str, image_size: int, *, weights: str | None, width: int = 32,
                    spatial: bool = False, pyramid: bool = False) -> tuple[keras.Model, str]:
     """The feature extractor (``include_top=False``) and its preprocessing mode.
@@ -90,7 +97,7 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
     if name == "mobilenetv2":
         from landmarks.mobilenet import mobilenet_v2
 
-        strides = (4, 8, 16, 32) if pyramid else (8, 16, 32) if spatial else None
+        strides = decoder_strides(name, pyramid=pyramid) if spatial else None
         return mobilenet_v2(shape, weights=weights, outputs_at=strides), "torch"
     if pyramid:
         raise ParameterError("heatmap_stride", f"heatmap stride 4 needs the small_cnn or "
@@ -150,8 +157,7 @@ def build_model(
     x = Preprocess(mode, name="preprocess")(inputs)
     x = features(x)
     if decoded:
-        strides = (4, 8, 16) if backbone == "small_cnn" else (4, 8, 16, 32)[not pyramid:]
-        outputs = decoder_head(x, num_landmarks, strides=strides,
+        outputs = decoder_head(x, num_landmarks, strides=decoder_strides(backbone, pyramid=pyramid),
                                channels=32 if backbone == "small_cnn" else 64)
     elif spatial:
         outputs = soft_argmax_head(x, num_landmarks)
