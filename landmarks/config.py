@@ -62,6 +62,7 @@ class LandmarkConfig:
     no_augment: bool = False
     detector: str = "hog"
     strategy: str = "default"
+    first_stage: str | None = None  # a landmark run folder: this run is its second stage
     data_dir: str | None = place()
     seed: int = 0
     out: str | None = place()

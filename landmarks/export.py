@@ -130,6 +130,10 @@ def main(argv=None) -> None:
 
     run_dir = Path(args.run)
     predictor = Predictor.from_run(run_dir)
+    if not isinstance(predictor, Predictor):  # a cascade cuts its second crop from the image
+        raise UserError(f"{run_dir} is a second stage; an export is one network on crops: "
+                        "export its first stage and this run each, and align between them as "
+                        "landmarks/cascade.py does")
     from common.runs import check_writable_folder, lock_run_folder
 
     out = check_writable_folder(Path(args.out) if args.out else run_dir / "export")

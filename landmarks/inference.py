@@ -91,12 +91,27 @@ class Predictor:
 
     @classmethod
     def from_run(cls, run_dir, *, flip_test: bool | None = None, **kwargs) -> Predictor:
-        """The run's model; ``flip_test`` None: as the run was trained (its --flip-test)."""
+        """The run's model; ``flip_test`` None: as the run was trained (its --flip-test). A
+        second-stage run gives a ``landmarks.cascade.Cascade`` of its first stage and itself."""
+        run_dir = Path(run_dir)
+        config = read_landmark_config(run_dir)
+        if config.get("first_stage"):
+            from landmarks.cascade import Cascade, alignment_shape, first_stage_dir
+
+            first_dir = first_stage_dir(config["first_stage"])
+            first = cls.from_run(first_dir, flip_test=flip_test, **kwargs)
+            second = cls.from_run_alone(run_dir, config, flip_test=flip_test, **kwargs)
+            return Cascade(first, second, alignment_shape(first_dir))
+        return cls.from_run_alone(run_dir, config, flip_test=flip_test, **kwargs)
+
+    @classmethod
+    def from_run_alone(cls, run_dir, config: dict, *, flip_test: bool | None = None,
+                       **kwargs) -> Predictor:
+        """The run's own model, without a first stage."""
         from common.runs import read_json
         from landmarks.datasets import point_spec
 
         run_dir = Path(run_dir)
-        config = read_landmark_config(run_dir)
         flip = config.get("flip_test", False) if flip_test is None else flip_test
         mapping_file = run_dir / "box_mapping.json"
         mapping = read_json(mapping_file) if mapping_file.exists() else None

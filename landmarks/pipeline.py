@@ -33,7 +33,8 @@ class CropCache:
     context: float  # the face box is the central 1/context of each cached crop
     flip_permutation: list[int]
     eye_points: tuple[int, int]
-    boxes: np.ndarray  # float32 [N, 3] the face boxes (x0, y0, side) in image coordinates
+    boxes: np.ndarray | None  # float32 [N, 3] the face boxes (x0, y0, side), for box crops
+    matrices: np.ndarray  # float64 [N, 3, 3] image coordinates → crop units of each face crop
 
 
 # The landmark box: the square around the visible points, enlarged by this share of its side.
@@ -58,6 +59,13 @@ def context_box(box, context: float = CONTEXT) -> np.ndarray:
     return np.array([x0 - (outer - side) / 2, y0 - (outer - side) / 2, outer])
 
 
+def with_context(matrix, context: float = CONTEXT) -> np.ndarray:
+    """The crop ``matrix`` describes, enlarged ``context`` times about its centre."""
+    shrink = np.array([[1 / context, 0, 0.5 - 0.5 / context],
+                       [0, 1 / context, 0.5 - 0.5 / context], [0, 0, 1]])
+    return shrink @ np.asarray(matrix, np.float64)
+
+
 def cache_crops(
     data: LandmarkSet,
     image_size: int,
@@ -66,21 +74,29 @@ def cache_crops(
     context: float = CONTEXT,
     progress: bool = True,
     boxes: np.ndarray | None = None,
+    matrices: np.ndarray | None = None,
     label: str = "caching faces",
 ) -> CropCache:
     """Decode every image once and keep its face crop (with jitter room) as uint8.
 
-    The face box is the square around the true points (``face_boxes``), or ``boxes`` [N, 3]
-    (x0, y0, side) given by the caller, e.g. a face detector's boxes mapped to crop boxes.
+    The face crop is the square box around the true points (``face_boxes``), or ``boxes``
+    [N, 3] (x0, y0, side) given by the caller (e.g. a face detector's boxes mapped to crop
+    boxes), or any similarity crop: ``matrices`` [N, 3, 3] from image coordinates to its crop
+    units (the second stage's crops aligned to a first estimate, ``landmarks.cascade``).
     """
     size = int(round(image_size * context))
     images = np.zeros((len(data), size, size, 3), np.uint8)
     points = np.zeros(data.points.shape, np.float32)
-    if boxes is None:
-        boxes = face_boxes(data.points, data.visible, margin)
+    if matrices is None:
+        if boxes is None:
+            boxes = face_boxes(data.points, data.visible, margin)
+        face = [geometry.box_matrix(box) for box in boxes]
+        cached = [geometry.box_matrix(context_box(box, context)) for box in boxes]
+    else:
+        face = list(np.asarray(matrices, np.float64))
+        cached = [with_context(m, context) for m in face]
     bar = Progress(len(data), label, "image") if progress else None
-    for i, (path, box) in enumerate(zip(data.paths, boxes)):
-        matrix = geometry.box_matrix(context_box(box, context))
+    for i, (path, matrix) in enumerate(zip(data.paths, cached)):
         images[i] = geometry.warp(read_image(path), matrix, size)
         points[i] = geometry.to_crop(data.points[i], matrix) * size
         if bar is not None and (i % 50 == 0 or i == len(data) - 1):
@@ -88,7 +104,8 @@ def cache_crops(
     points[~data.visible] = 0
     return CropCache(images, points, data.visible.copy(), context,
                      list(data.spec.flip_permutation), tuple(data.spec.eye_points),
-                     np.asarray(boxes, np.float32))
+                     None if boxes is None else np.asarray(boxes, np.float32),
+                     np.reshape(face, (-1, 3, 3)))
 
 
 def face_box_in_cache(cache: CropCache) -> tuple[float, float]:

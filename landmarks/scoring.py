@@ -49,8 +49,14 @@ def face_crops(cache: CropCache, image_size: int) -> np.ndarray:
     return np.concatenate([x.numpy() for x, _ in ds])
 
 
-def predict_points(predictor, cache: CropCache) -> np.ndarray:
-    """Points [N, K, 2] in crop units of each face's evaluation crop."""
+def predict_points(predictor, cache: CropCache, data=None) -> np.ndarray:
+    """Points [N, K, 2] in crop units of each face's evaluation crop. A two-stage predictor
+    (``landmarks.cascade.Cascade``) also needs the faces' ``data``, to cut its aligned crops."""
+    if hasattr(predictor, "refine_cache"):
+        if data is None:
+            raise ValueError("a two-stage predictor scores from the images: pass data")
+        first = predictor.first.unit_points(face_crops(cache, predictor.first.size))
+        return predictor.refine_cache(data, cache, first)
     return predictor.unit_points(face_crops(cache, predictor.size))
 
 
@@ -137,7 +143,7 @@ def score_faces(predictor, data, *, mean_shape: np.ndarray, split: str, detector
         boxes, found = detector_boxes(data, predictor.box_mapping)
     cache = cache_crops(data, predictor.size, progress=progress, boxes=boxes,
                         label=f"cropping the {len(data)} faces to score")
-    pred = predict_points(predictor, cache)
+    pred = predict_points(predictor, cache, data)
     result = score_points(pred, cache, mean_shape=mean_shape, split=split)
     if found is not None:
         nme = metrics.nme_per_image(pred, crop_targets(cache), cache.visible, cache.eye_points)
@@ -147,9 +153,9 @@ def score_faces(predictor, data, *, mean_shape: np.ndarray, split: str, detector
 
 
 def evaluate_cache(predictor, cache: CropCache, *, mean_shape: np.ndarray, split: str,
-                   out: Path, show_faces: bool = True) -> dict:
-    """Metrics of the predictor and of the training ``mean_shape`` on ``cache``; figures in
-    ``out``."""
-    pred = predict_points(predictor, cache)
+                   out: Path, show_faces: bool = True, data=None) -> dict:
+    """Metrics of the predictor and of the training ``mean_shape`` on ``cache`` (of ``data``,
+    which a two-stage predictor needs); figures in ``out``."""
+    pred = predict_points(predictor, cache, data)
     write_figures(pred, cache, mean_shape=mean_shape, split=split, out=out, show_faces=show_faces)
     return score_points(pred, cache, mean_shape=mean_shape, split=split)

@@ -93,6 +93,9 @@ def build_parser():
                         "training jitters the box as far as that detector errs")
     p.add_argument("--strategy", choices=STRATEGIES, default=CPU.strategy,
                    help="mirrored: tf.distribute.MirroredStrategy over all local GPUs")
+    p.add_argument("--first-stage", metavar="RUN",
+                   help="train a second stage for this landmark run: on the crops its points "
+                        "align (landmarks/cascade.py); predict and evaluate then run both")
     add_run_flags(p, out_help="run folder (default: results/landmarks/<dataset>-<backbone>-"
                               "<size>px)")
     return p

@@ -7,6 +7,7 @@ the lowest validation NME and scores it on the validation faces.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -65,6 +66,7 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
     import tensorflow as tf
 
     from common import lifecycle
+    from landmarks.cascade import ALIGNED_JITTER, aligned_matrices, open_first_stage
     from landmarks.datasets import load_split, relative_paths
     from landmarks.inference import Predictor
     from landmarks.losses import LOSSES
@@ -83,11 +85,17 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
         raise UserError(f"{len(train_set)} training faces do not fill one batch of "
                         f"{config.batch_size}; lower the batch size or the validation fraction",
                         param="batch_size")
+    first = None
+    if config.first_stage:
+        first = open_first_stage(config, relative_paths(train_set, config.data_dir))
     lifecycle.set_seed(config.seed)
     size, batch, progress = config.image_size, config.batch_size, not config.quiet
-    train_cache = cache_crops(train_set, size, progress=progress,
+    aligned = {} if first is None else {
+        name: aligned_matrices(faces.points, faces.visible, first.shape)
+        for name, faces in (("train", train_set), ("val", val_set))}
+    train_cache = cache_crops(train_set, size, progress=progress, matrices=aligned.get("train"),
                               label=f"caching the {len(train_set)} training faces")
-    val_cache = cache_crops(val_set, size, progress=progress,
+    val_cache = cache_crops(val_set, size, progress=progress, matrices=aligned.get("val"),
                             label=f"caching the {len(val_set)} validation faces")
     start_shape = mean_shape(crop_targets(train_cache), train_cache.visible)
     strategy = (tf.distribute.MirroredStrategy() if config.strategy == "mirrored"
@@ -107,15 +115,17 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
         "train": relative_paths(train_set, config.data_dir),
         "val": relative_paths(val_set, config.data_dir)})
     write_json(run_dir / "mean_shape.json", {"points": start_shape})  # evaluate needs only this
-    jitter = {"scale_jitter": 0.1, "shift_jitter": 0.08}
-    if config.detector != "none":
+    jitter, rotation = {"scale_jitter": 0.1, "shift_jitter": 0.08}, config.rotation
+    if first is not None:  # the first stage finds the faces and sets the second one's crop
+        jitter = {k: ALIGNED_JITTER[k] for k in jitter}
+        rotation = max(ALIGNED_JITTER["rotation"], config.rotation)
+    elif config.detector != "none":
         jitter = learn_box_mapping(train_set, run_dir, detector=config.detector, jitter=jitter)
 
     def train_batches(first_epoch: int):
         return make_dataset(train_cache, image_size=size, batch_size=batch, training=True,
                             seed=config.seed, epochs=config.epochs, first_epoch=first_epoch,
-                            augment=not config.no_augment, rotation=config.rotation,
-                            **jitter)
+                            augment=not config.no_augment, rotation=rotation, **jitter)
 
     with strategy.scope():
         steps = steps_per_epoch(train_cache, batch)
@@ -132,9 +142,12 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
               f"head, {size} px",
     )
     flip = train_set.spec.flip_permutation if config.flip_test else None
-    metrics = evaluate_cache(Predictor(best, flip_permutation=flip), val_cache,
-                             mean_shape=start_shape, split="val", out=run_dir,
-                             show_faces=train_set.spec.show_faces)
+    predictor = Predictor(best, flip_permutation=flip)
+    if first is not None:  # scored as it predicts: on the crops its first stage aligns
+        predictor = dataclasses.replace(first, second=predictor)
+        val_cache = cache_crops(val_set, first.size, progress=False)
+    metrics = evaluate_cache(predictor, val_cache, mean_shape=start_shape, split="val",
+                             out=run_dir, show_faces=train_set.spec.show_faces, data=val_set)
     metrics["best_epoch"] = int(history["best_epoch"].iloc[0])
     metrics["epochs_run"] = len(history)
     return lifecycle.finish(run_dir, metrics)
