@@ -39,4 +39,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from common import quiet_tensorflow
+
+    quiet_tensorflow.install()
     main()

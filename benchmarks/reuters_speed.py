@@ -63,4 +63,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from common import quiet_tensorflow
+
+    quiet_tensorflow.install()
     main()

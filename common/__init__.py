@@ -1,12 +1,5 @@
 """Shared pieces of the experiments: data location, plotting, run folders, the run lifecycle,
-sweeps, CLI and the README report. Nothing here imports an experiment.
-
-Importing ``common`` installs ``common.quiet_tensorflow``: TensorFlow's C++ start-up lines
-(oneDNN, CUDA probing) are printed before TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL``, so setting
-that variable (the attempt this package once made) cannot hide them; the first import runs
-with stderr held on a temporary file instead, replayed only if the import fails.
+sweeps, CLI and the README report. Nothing here imports an experiment, and importing ``common``
+changes nothing: the scripts' ``common.cli.run_cli`` (and the benchmarks, the Ray workers) quiet
+TensorFlow's start-up lines with ``common.quiet_tensorflow``, a library user's import does not.
 """
-
-from common import quiet_tensorflow
-
-quiet_tensorflow.install()

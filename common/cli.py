@@ -198,7 +198,11 @@ def train_or_report(config: dict, run) -> None:
 
 
 def run_cli(main, argv=None) -> None:
-    """Call ``main(argv)``; data and output problems end the program with one line on stderr."""
+    """Call ``main(argv)``, TensorFlow's start-up lines held back (``common.quiet_tensorflow``);
+    data and output problems end the program with one line on stderr."""
+    from common import quiet_tensorflow
+
+    quiet_tensorflow.install()
     try:
         main(argv)
     except UserError as exc:

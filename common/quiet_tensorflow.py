@@ -13,7 +13,8 @@ itself that it is ignored) and TFLite's "Created TensorFlow Lite XNNPACK delegat
 import, file descriptor 2 passes through a filter thread that drops exactly these (``NOISE``)
 and forwards everything else unchanged.
 
-``install()`` (done when ``common`` is imported) puts a finder first on ``sys.meta_path`` that
+``install()`` (called by ``common.cli.run_cli``, the benchmarks and the Ray workers: never by
+a plain ``import common``) puts a finder first on ``sys.meta_path`` that
 does this once and then steps aside; nothing is imported until something asks for TensorFlow.
 Set ``EXPERIMENTS_TF_NOISE=1`` to see TensorFlow's output untouched.
 """

@@ -19,6 +19,9 @@ from common.runs import check_writable_folder
 
 
 def _call(run_fn, config):
+    from common import quiet_tensorflow
+
+    quiet_tensorflow.install()  # a worker process imports TensorFlow afresh
     run_fn(config)
     return out_of(config)
 

@@ -55,3 +55,29 @@ def test_library_modules_do_not_import_the_cli_and_scripts_do_not_import_scripts
             assert allowed_cli or "common.cli" not in names, f"{name} imports common.cli"
         if name in scripts:
             assert not names & (scripts - {name}), f"{name} imports {names & scripts}"
+
+
+def test_import_common_installs_nothing_and_run_cli_quiets_tensorflow():
+    """A library user's ``import common`` leaves the import machinery alone; a script's
+    ``run_cli`` holds TensorFlow's start-up lines back (oneDNN, CUDA probing)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("EXPERIMENTS_TF_NOISE", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    plain = subprocess.run(
+        [sys.executable, "-c", "import sys, common, common.runs, landmarks.geometry; "
+         "print(sorted(type(f).__name__ for f in sys.meta_path if 'Quiet' in type(f).__name__))"],
+        capture_output=True, text=True, env=env, check=True)
+    assert plain.stdout.strip() == "[]"
+    script = ("from common.cli import run_cli\n"
+              "def main(argv):\n"
+              "    import tensorflow as tf\n"
+              "    print(tf.constant(2).numpy() * 21)\n"
+              "run_cli(main)\n")
+    quiet = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env=env, check=True)
+    assert quiet.stdout.strip() == "42"
+    assert quiet.stderr == ""
