@@ -20,20 +20,18 @@ def main() -> None:
     args = parser.parse_args()
 
     from benchmarks.record import record_benchmark
-    from common.runs import read_json
-    from landmarks.datasets import point_spec, recorded_split
-    from landmarks.inference import Predictor, read_landmark_config
     from landmarks.metrics import nme_per_image
     from landmarks.pipeline import cache_crops, crop_targets
+    from landmarks.run import LandmarkRun
     from landmarks.scoring import face_crops
 
-    config = {**read_landmark_config(args.run), "data_dir": args.data_dir}
-    predictor = Predictor.from_run(args.run, flip_test=False)
+    run = LandmarkRun.open(args.run)
+    config = run.config
+    predictor = run.predictor(flip_test=False)
     size = predictor.size
-    cache = cache_crops(recorded_split(config, read_json(f"{args.run}/split.json")), size,
-                        progress=False)
-    permutation = point_spec(config["dataset"], config.get("points")).flip_permutation
-    faces, mirrored = predictor.faces_and_mirrors(face_crops(cache, size), permutation)
+    cache = cache_crops(run.faces("val", args.data_dir), size, progress=False)
+    faces, mirrored = predictor.faces_and_mirrors(face_crops(cache, size),
+                                                  run.spec.flip_permutation)
     truth = crop_targets(cache)
     lines, figures = [], {}
     for name, pred in (("faces", faces), ("mirror images", mirrored),

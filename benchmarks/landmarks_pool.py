@@ -25,26 +25,23 @@ def main() -> None:
     args = parser.parse_args()
 
     from benchmarks.record import record_benchmark
-    from common.runs import read_json
     from landmarks.datasets import recorded_split
-    from landmarks.inference import Predictor, read_landmark_config
+    from landmarks.run import LandmarkRun
     from landmarks.scoring import score_faces
 
-    old_train = set(read_json(f"{args.old}/split.json")["train"])
-    new_val = read_json(f"{args.new}/split.json")["val"]
-    common = [p for p in new_val if p not in old_train]
-    config = {**read_landmark_config(args.new), "data_dir": args.data_dir}
-    faces = recorded_split(config, {"val": common})
+    old, new = LandmarkRun.open(args.old), LandmarkRun.open(args.new)
+    old_train = set(old.split["train"])
+    common = [p for p in new.split["val"] if p not in old_train]
+    faces = recorded_split({**new.config, "data_dir": args.data_dir}, {"val": common})
     lines, figures = [f"{len(common)} faces in neither training split"], {"faces": len(common)}
-    for name, run in (("smaller pool", args.old), ("larger pool", args.new)):
-        predictor = Predictor.from_run(run)
-        shape = read_json(f"{run}/mean_shape.json")["points"]
+    for name, opened in (("smaller pool", old), ("larger pool", new)):
+        predictor, shape, run = opened.predictor(), opened.mean_shape, str(opened.path)
         truth, _, _ = score_faces(predictor, faces, mean_shape=shape, split="s")
         boxes, _, _ = score_faces(predictor, faces, mean_shape=shape, split="s", detector=True)
         figures[name] = {"run": run, "nme": truth["s_nme"], "failure_rate_8":
                          truth["s_failure_rate_8"], "detector_nme": boxes["s_nme"],
                          "detected_nme": boxes["s_detected_nme"]}
-        lines.append(f"{name} ({run.rsplit('/', 1)[-1]}, {read_landmark_config(run)['subsets']}):"
+        lines.append(f"{name} ({run.rsplit('/', 1)[-1]}, {opened.config['subsets']}):"
                      f" NME {100 * truth['s_nme']:.2f}%, failure > 0.08 "
                      f"{100 * truth['s_failure_rate_8']:.2f}%, detector boxes "
                      f"{100 * boxes['s_nme']:.2f}% (detected {100 * boxes['s_detected_nme']:.2f}%)")

@@ -35,18 +35,18 @@ def main() -> None:
     import numpy as np
 
     from benchmarks.record import record_benchmark
-    from common.runs import read_json
     from landmarks import geometry
-    from landmarks.datasets import read_image, recorded_split
+    from landmarks.datasets import read_image
     from landmarks.detect import apply_mapping, detect_faces, matching_box
-    from landmarks.inference import Predictor, read_landmark_config
     from landmarks.metrics import nme_per_image
     from landmarks.pipeline import face_boxes
+    from landmarks.run import LandmarkRun
 
-    config = {**read_landmark_config(args.run), "data_dir": args.data_dir}
-    predictor = Predictor.from_run(args.run)
-    mapping = predictor.box_mapping
-    val = recorded_split(config, read_json(f"{args.run}/split.json"))
+    run = LandmarkRun.open(args.run)
+    config = run.config
+    predictor = run.predictor()
+    mapping = run.require_box_mapping()
+    val = run.faces("val", args.data_dir)
     val = val.subset(range(min(args.faces, len(val))))
     images = [read_image(p) for p in val.paths]
     truth_boxes = face_boxes(val.points, val.visible)

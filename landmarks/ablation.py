@@ -22,6 +22,7 @@ from pathlib import Path
 from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
 from common.paths import shown
 from landmarks.config import CPU, RESULTS
+from landmarks.run import LandmarkRun
 
 # (label, run folder, the settings that differ from the CPU preset). Rows 0 to 2 add one lever
 # each, on the first training pool (AFW + Helen) and the small CNN; row 3 is a lever tried on
@@ -84,36 +85,34 @@ def row_config(args, row: int):
                    out=str(Path(args.results) / folder))
 
 
-def scored(run_dir: Path, data_dir, *, flip: bool, boxes: str) -> dict:
+def scored(run: LandmarkRun, data_dir, *, flip: bool, boxes: str) -> dict:
     """The run's validation metrics with or without the flip test, true or detector boxes,
-    computed once and kept in the run folder (evaluation_<split>.json)."""
-    from common.runs import read_json, write_json
-    from landmarks.datasets import recorded_split
-    from landmarks.inference import Predictor
+    computed once and kept in the run folder (``LandmarkRun.result_path``)."""
+    from common.runs import write_json
+    from landmarks.run import result_name
     from landmarks.scoring import score_faces
 
-    split = f"val_{'flip' if flip else 'noflip'}" + ("_detector" if boxes == "detector" else "")
-    saved = run_dir / f"evaluation_{split}.json"
-    if saved.exists():
-        return read_json(saved)
-    config = {**read_json(run_dir / "config.json"), "data_dir": data_dir}
-    data = recorded_split(config, read_json(run_dir / "split.json"))
-    result, _, _ = score_faces(Predictor.from_run(run_dir, flip_test=flip), data,
-                               mean_shape=read_json(run_dir / "mean_shape.json")["points"],
-                               split=split, detector=boxes == "detector")
-    write_json(saved, result)
+    saved = run.result(flip=flip, boxes=boxes)
+    if saved is not None:
+        return saved
+    result, _, _ = score_faces(run.predictor(flip_test=flip), run.faces("val", data_dir),
+                               mean_shape=run.mean_shape,
+                               split=result_name(flip=flip, boxes=boxes),
+                               detector=boxes == "detector")
+    write_json(run.result_path(flip=flip, boxes=boxes), result)
     return result
 
 
 def scores(run_dir: Path, data_dir) -> dict:
     from common.runs import read_json
 
+    run = LandmarkRun.open(run_dir)
     result = {}
     for flip in (False, True):
         for boxes in ("truth", "detector"):
-            if boxes == "detector" and not (run_dir / "box_mapping.json").exists():
+            if boxes == "detector" and run.box_mapping is None:
                 continue
-            result.update(scored(run_dir, data_dir, flip=flip, boxes=boxes))
+            result.update(scored(run, data_dir, flip=flip, boxes=boxes))
     timing = read_json(run_dir / "timing.json")
     return {**result, "train_minutes": timing["train_seconds"] / 60,
             "epochs_run": read_json(run_dir / "metrics.json")["epochs_run"]}

@@ -18,7 +18,6 @@ that training faces most often fill.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from common.cli import (
     add_data_dir_flag,
@@ -54,46 +53,38 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    import numpy as np
 
-    from common.runs import check_writable_folder, read_json, write_json
-    from landmarks.datasets import read_dataset, recorded_split, select_points
-    from landmarks.inference import Predictor, read_landmark_config
+    from common.runs import check_writable_folder, write_json
+    from landmarks.datasets import read_dataset, select_points
+    from landmarks.run import LandmarkRun, result_name
     from landmarks.scoring import score_faces, write_figures
 
-    run_dir = Path(args.run)
-    config = read_landmark_config(run_dir)
-    if not (run_dir / "mean_shape.json").exists():
-        raise UserError(f"{run_dir} has no mean_shape.json (written by landmarks/train.py since "
-                        "the run folders became self-contained); train it again")
-    shape = np.asarray(read_json(run_dir / "mean_shape.json")["points"], np.float32)
-    if args.data_dir:
-        config["data_dir"] = args.data_dir
+    run = LandmarkRun.open(args.run)
+    run_dir, config, shape = run.path, run.config, run.mean_shape
+    data_dir = args.data_dir or config.get("data_dir")
     if args.dataset or args.subsets:
         dataset = args.dataset or config["dataset"]
         if args.subsets and dataset != "ibug68":
             raise UserError(f"--subsets names ibug68 folders, but {dataset} is one folder; score "
                             "it without --subsets, or pass --dataset ibug68")
         subsets = (args.subsets or config["subsets"]).split(",")
-        data = read_dataset(dataset, config.get("data_dir"), subsets, skip_bad=args.skip_bad)
+        data = read_dataset(dataset, data_dir, subsets, skip_bad=args.skip_bad)
         data = select_points(data, config.get("points"))
         split = f"{dataset}_{'_'.join(subsets)}" if dataset == "ibug68" else dataset
     else:
-        split, data = "val", recorded_split(config, read_json(run_dir / "split.json"))
-    flip = config.get("flip_test", False) if args.flip_test is None else args.flip_test == "on"
-    predictor = Predictor.from_run(run_dir, flip_test=flip, batch_size=args.batch_size)
-    if 2 * data.spec.num_points != predictor.model.output_shape[-1]:
-        raise UserError(f"the model predicts {predictor.model.output_shape[-1] // 2} points but "
-                        f"{split} has {data.spec.num_points}; score it on the same markup")
+        split, data = "val", run.faces("val", data_dir)
+    trained_flip = config.get("flip_test", False)
+    flip = trained_flip if args.flip_test is None else args.flip_test == "on"
+    predictor = run.predictor(flip_test=flip, batch_size=args.batch_size)
+    if data.spec.num_points != run.spec.num_points:
+        raise UserError(f"the model predicts {run.spec.num_points} points but {split} has "
+                        f"{data.spec.num_points}; score it on the same markup")
     out = check_writable_folder(args.out or run_dir / "evaluate")
-    if flip != config.get("flip_test", False):  # not as trained: its own name, its own files
-        split = f"{split}_{'flip' if flip else 'noflip'}"
     detector = args.boxes == "detector"
     if detector:
-        if predictor.box_mapping is None:
-            raise UserError(f"{run_dir} has no box_mapping.json (trained with --detector none); "
-                            "use --boxes truth")
-        split = f"{split}_detector"
+        run.require_box_mapping()
+    # not as trained: its own name, its own files
+    split = result_name(split, flip=None if flip == trained_flip else flip, boxes=args.boxes)
     result, pred, cache = score_faces(predictor, data, mean_shape=shape, split=split,
                                       detector=detector, progress=not args.quiet)
     print_metrics(run_dir, result)  # before anything is written: a write error loses nothing

@@ -108,15 +108,12 @@ def check_crops(run_dir: Path, size: int, data_dir=None):
     """A few real validation crops of the run, or random ones where the data is not here."""
     import numpy as np
 
-    from common.runs import read_json
-    from landmarks.datasets import recorded_split
-    from landmarks.inference import read_landmark_config
     from landmarks.pipeline import cache_crops
+    from landmarks.run import LandmarkRun
     from landmarks.scoring import face_crops
 
     try:
-        config = {**read_landmark_config(run_dir), "data_dir": data_dir}
-        faces = recorded_split(config, read_json(run_dir / "split.json"))
+        faces = LandmarkRun.open(run_dir).faces("val", data_dir)
         return face_crops(cache_crops(faces.subset(range(8)), size, progress=False), size)
     except UserError:
         return np.random.default_rng(0).uniform(0, 255, (4, size, size, 3)).astype(np.float32)

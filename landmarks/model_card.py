@@ -29,18 +29,19 @@ def card(run_dir: Path) -> str:
     from common.errors import UserError
     from common.paths import shown
     from common.runs import check_model_hash, read_json
+    from landmarks.run import LandmarkRun, result_name
 
-    config = read_json(run_dir / "config.json")
+    run = LandmarkRun.open(run_dir)
+    config = run.config
     truth = read_json(run_dir / "metrics.json")
+    # The ablation's evaluations (landmarks/ablation.py): no flip test, and the detector's boxes
+    # with and without it.
     extra = {}
-    for name in ("noflip", "noflip_detector", "flip_detector"):
-        path = run_dir / f"evaluation_val_{name}.json"
-        if path.exists():
-            extra.update(read_json(path))
-    mapping = read_json(run_dir / "box_mapping.json") if (run_dir / "box_mapping.json").exists() \
-        else None
+    for flip, boxes in ((False, "truth"), (False, "detector"), (True, "detector")):
+        extra.update(run.result(flip=flip, boxes=boxes) or {})
+    mapping = run.box_mapping
     timing = read_json(run_dir / "timing.json")
-    split = read_json(run_dir / "split.json")
+    split = run.split
     model = run_dir / "model.keras"
     if not model.is_file():
         raise UserError(f"{run_dir} has no model.keras: a card describes a trained model")
@@ -56,7 +57,7 @@ def card(run_dir: Path) -> str:
     pct = lambda v: "n/a" if v is None else f"{100 * v:.2f}%"  # noqa: E731
     flip = "flip test" if config.get("flip_test") else "no flip test"
     # The detector-box scores with the shipped flip setting (landmarks/ablation.py's tags).
-    detector = f"val_{'flip' if config.get('flip_test') else 'noflip'}_detector"
+    detector = result_name(flip=bool(config.get("flip_test")), boxes="detector")
     rows = [(f"true-point boxes, {flip} (as shipped)", truth["val_nme"],
              truth["val_failure_rate_8"], truth["val_failure_rate_10"])]
     if "val_noflip_nme" in extra:

@@ -129,12 +129,13 @@ def main(argv=None) -> None:
     from common.outputs import OutputFolder
     from common.runs import write_csv
     from landmarks.datasets import read_image, write_pts
-    from landmarks.inference import Predictor
+    from landmarks.run import LandmarkRun
 
-    predictor = Predictor.from_run(args.run, batch_size=args.batch_size)
-    if args.box is None and predictor.box_mapping is None:
+    run = LandmarkRun.open(args.run)
+    if args.box is None and run.box_mapping is None:
         raise UserError(f"{args.run} has no box_mapping.json (trained with --detector none); "
                         "give the face with --box x,y,w,h")
+    predictor = run.predictor(batch_size=args.batch_size)
     folder = OutputFolder.open(args.out, tool=TOOL)  # before anything is deleted or written
     folder.clear()
     out = folder.path

@@ -42,17 +42,15 @@ def test_the_shipped_model_is_inference_only_small_and_matches_its_sha256():
 @pytest.mark.slow
 def test_the_shipped_model_reproduces_its_validation_nme(data_dir):
     from common.runs import read_json
-    from landmarks.datasets import recorded_split
-    from landmarks.inference import Predictor, read_landmark_config
     from landmarks.pipeline import cache_crops
+    from landmarks.run import LandmarkRun
     from landmarks.scoring import predict_points, score_points
 
-    config = {**read_landmark_config(PRESET), "data_dir": str(data_dir)}
-    faces = recorded_split(config, read_json(PRESET / "split.json"))
-    predictor = Predictor.from_run(PRESET)
+    run = LandmarkRun.open(PRESET)
+    faces, predictor = run.faces("val", str(data_dir)), run.predictor()
     cache = cache_crops(faces, predictor.size, progress=False)
-    shape = read_json(PRESET / "mean_shape.json")["points"]
-    scores = score_points(predict_points(predictor, cache), cache, mean_shape=shape, split="val")
+    scores = score_points(predict_points(predictor, cache), cache, mean_shape=run.mean_shape,
+                          split="val")
     committed = read_json(PRESET / "metrics.json")
     assert scores["val_nme"] == pytest.approx(committed["val_nme"], abs=1e-4)
     assert scores["val_faces"] == committed["val_faces"]
