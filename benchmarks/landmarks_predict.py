@@ -6,11 +6,16 @@ faces and the same detector boxes.
     pip install face-recognition-models   # for the dlib shape-predictor row
 
 The model's rates are for the crops alone (cropping is timed apart, as "crop"); with the run's
-flip test each face costs two model passes, as in predict.py.
+flip test each face costs two model passes, as in predict.py. "Photo to points" is the whole
+Predictor.predict on a photo and its box, one face at a time: the only rate of a second-stage
+run (its second crop depends on the first stage's points), which is recorded as
+landmarks_predict_<run folder>.
 """
 
 import argparse
 import time
+
+DEFAULT_RUN = "results/landmarks/ibug68-mobilenetv2-128px"
 
 
 def rate(count: int, work) -> float:
@@ -26,7 +31,7 @@ def rate(count: int, work) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", nargs="?", default="results/landmarks/ibug68-mobilenetv2-128px",
+    parser.add_argument("run", nargs="?", default=DEFAULT_RUN,
                         help="a landmark run folder with box_mapping.json")
     parser.add_argument("--data-dir", default=None, help="data root (default: as the scripts)")
     parser.add_argument("--faces", type=int, default=228, help="validation faces timed")
@@ -36,8 +41,9 @@ def main() -> None:
 
     from benchmarks.record import record_benchmark
     from landmarks import geometry
-    from landmarks.datasets import read_image
+    from landmarks.cascade import Cascade
     from landmarks.detect import apply_mapping, detect_faces, matching_box
+    from landmarks.formats import read_image
     from landmarks.metrics import nme_per_image
     from landmarks.pipeline import face_boxes
     from landmarks.run import LandmarkRun
@@ -62,25 +68,34 @@ def main() -> None:
     crop_rate = rate(len(found), lambda: [geometry.warp(images[i], geometry.box_matrix(b),
                                                         predictor.size)
                                           for i, b in zip(found, boxes)])
-    predictor.unit_points(crops[:1])  # the one trace
-    batched_rate = rate(len(found), lambda: predictor.unit_points(crops))
-    single_rate = rate(len(found), lambda: [predictor.unit_points(crops[i:i + 1])
-                                            for i in range(len(found))])
+    cascade = isinstance(predictor, Cascade)
+    flip = ", flip test" if run.config.get("flip_test", True) else ""
+    model = (f"{config['backbone']}, {config['head']} head, stride "
+             f"{config.get('heatmap_stride', 8)}, {config['image_size']} px{flip}"
+             + (", second stage on the first's aligned crop" if cascade else ""))
+    figures = {}
+    if not cascade:
+        predictor.unit_points(crops[:1])  # the one trace
+        figures["model_faces_per_s_batched"] = rate(len(found),
+                                                    lambda: predictor.unit_points(crops))
+        figures["model_faces_per_s_single"] = rate(len(found), lambda: [
+            predictor.unit_points(crops[i:i + 1]) for i in range(len(found))])
+    predictor.predict(images[found[0]], boxes[0][None])  # the traces
+    figures["photo_faces_per_s_single"] = rate(len(found), lambda: [
+        predictor.predict(images[i], b[None]) for i, b in zip(found, boxes)])
     ours = np.stack([predictor.predict(images[i], b[None])[0][0] for i, b in zip(found, boxes)])
     seen, eyes = val.visible[found], val.spec.eye_points
     ours_nme = nme_per_image(ours, val.points[found], seen, eyes).mean()
-    flip = ", flip test" if predictor.flip_permutation is not None else ""
+    rates = "" if cascade else (f"{figures['model_faces_per_s_batched']:.0f} faces/s batched, "
+                                f"{figures['model_faces_per_s_single']:.0f} one at a time, ")
     lines = [f"{mapping['detector']} detector: {detect_rate:.0f} images/s, found "
              f"{len(found)}/{len(images)}",
              f"crop: {crop_rate:.0f} faces/s",
-             f"our model ({config['backbone']}, {config['head']} head, stride "
-             f"{config.get('heatmap_stride', 8)}, {config['image_size']} px{flip}): "
-             f"{batched_rate:.0f} faces/s batched, {single_rate:.0f} faces/s one at a time, NME "
+             f"our model ({model}): {rates}photo to points "
+             f"{figures['photo_faces_per_s_single']:.0f} faces/s one at a time, NME "
              f"{100 * ours_nme:.2f}% on the detected faces"]
-    figures = {"detect_images_per_s": detect_rate, "crop_faces_per_s": crop_rate,
-               "model_faces_per_s_batched": batched_rate,
-               "model_faces_per_s_single": single_rate,
-               "model_detector_nme": float(ours_nme), "detected": len(found)}
+    figures.update(detect_images_per_s=detect_rate, crop_faces_per_s=crop_rate,
+                   model_detector_nme=float(ours_nme), detected=len(found))
     try:
         import dlib
         import face_recognition_models as models
@@ -103,7 +118,8 @@ def main() -> None:
                      "300-W's training images, these faces among them)")
         figures.update(dlib_faces_per_s=dlib_rate, dlib_nme=float(dlib_nme))
     print("\n".join(lines))
-    record_benchmark("landmarks_predict", "; ".join(lines), figures)
+    name = "landmarks_predict" if args.run == DEFAULT_RUN else f"landmarks_predict_{run.path.name}"
+    record_benchmark(name, "; ".join(lines), figures)
 
 
 if __name__ == "__main__":
