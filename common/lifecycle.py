@@ -25,7 +25,16 @@ import tensorflow as tf
 
 from common.errors import UserError
 from common.plotting import plot_training_curves
-from common.runs import atomic_path, finish_run, read_json, write_csv, write_json, write_text
+from common.runs import (
+    atomic_path,
+    check_free_space,
+    finish_run,
+    model_bytes,
+    read_json,
+    write_csv,
+    write_json,
+    write_text,
+)
 
 BACKUP = "backup"
 # Counters of Keras callbacks that decide what happens next (EarlyStopping, ReduceLROnPlateau).
@@ -135,6 +144,8 @@ class RunRecorder(keras.callbacks.Callback):
             self.save(stopped=bool(self.model.stop_training))  # early stopping or NaN: done
 
     def save(self, stopped: bool = False) -> None:
+        # the checkpoint and the backup, and the old backup until the new one is in place
+        check_free_space(self.run_dir, 3 * model_bytes(self.model), "saving the model")
         write_csv(self.run_dir / "history.csv", pd.DataFrame(self.rows))
         write_json(self.run_dir / "timing.json", {"epochs": len(self.rows),
                                                   "train_seconds": round(self.seconds, 1)})

@@ -13,6 +13,10 @@ import pandas as pd  # noqa: E402
 
 from common.runs import atomic_path  # noqa: E402
 
+# Okabe and Ito's colour-blind-safe palette (no red beside green), and a grey: one order
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+           "#000000", "#999999")
+
 
 def save_figure(fig, path: str | Path, *, dpi: int = 110, tight: bool = True) -> None:
     """Save atomically (temporary name, then rename) and close the figure."""

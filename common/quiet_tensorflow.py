@@ -13,6 +13,11 @@ itself that it is ignored) and TFLite's "Created TensorFlow Lite XNNPACK delegat
 import, file descriptor 2 passes through a filter thread that drops exactly these (``NOISE``)
 and forwards everything else unchanged.
 
+One warning of TensorFlow's Python logger is dropped too: "N out of the last N calls to
+<function …> triggered tf.function retracing". A sweep trains and scores many models in one
+process, and each new model's predict and evaluate functions are traced once for it: that is
+the retracing it counts, expected and already paid for (``RETRACING``).
+
 ``install()`` (called by ``common.cli.run_cli``, the benchmarks and the Ray workers: never by
 a plain ``import common``) puts a finder first on ``sys.meta_path`` that
 does this once and then steps aside; nothing is imported until something asks for TensorFlow.
@@ -25,6 +30,7 @@ import atexit
 import importlib
 import importlib.abc
 import importlib.util
+import logging
 import os
 import re
 import sys
@@ -33,6 +39,11 @@ import threading
 
 NOISE = re.compile(rb"NodeDef mentions attribute use_unbounded_threadpool"
                    rb"|Created TensorFlow Lite XNNPACK delegate")
+RETRACING = "triggered tf.function retracing"
+
+
+def _not_retracing(record) -> bool:
+    return RETRACING not in record.getMessage()
 
 
 def _filter_stderr() -> None:
@@ -117,3 +128,6 @@ def install() -> None:
         return  # the user asked for the raw output, or it is too late
     if not any(isinstance(f, _QuietTensorFlow) for f in sys.meta_path):
         sys.meta_path.insert(0, _QuietTensorFlow())
+    tf_logger = logging.getLogger("tensorflow")  # TensorFlow's own; made here if not yet
+    if _not_retracing not in tf_logger.filters:
+        tf_logger.addFilter(_not_retracing)

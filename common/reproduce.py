@@ -35,18 +35,31 @@ SINGLE_RUNS = {
 }
 
 
-def train_seconds(folder: Path) -> float:
-    total = 0.0
-    for timing in folder.rglob("timing.json"):
+def train_seconds(folder: Path) -> tuple[float, int]:
+    """(training seconds the run folders under ``folder`` recorded, how many run folders did
+    not record theirs: runs trained before timing.json was kept)."""
+    total, untimed = 0.0, 0
+    for metrics in folder.rglob("metrics.json"):
         try:
-            total += float(json.loads(timing.read_text())["train_seconds"])
+            total += float(json.loads((metrics.parent / "timing.json").read_text())
+                           ["train_seconds"])
         except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return total
+            untimed += 1
+    return total, untimed
 
 
-def commands() -> list[tuple[str, str, float]]:
-    """(area, command, expected seconds) of every committed result, in a sensible order."""
+def expected_time(seconds: float, untimed: int) -> str:
+    """What a dry run can say of a command's training time when nothing is complete."""
+    timed = ("" if not seconds else "under a minute of training" if seconds < 60
+             else f"~{seconds / 60:.0f} min of training")
+    if not untimed:
+        return timed or "no training"
+    return f"{timed + ' + ' if timed else ''}{untimed} run(s) whose time was not recorded"
+
+
+def commands() -> list[tuple[str, str, tuple[float, int]]]:
+    """(area, command, ``train_seconds`` of its folders) of every committed result, in a
+    sensible order."""
     found = []
     for folder, command in SINGLE_RUNS.items():
         found.append((folder.split("/")[0], command, train_seconds(RESULTS / folder)))
@@ -59,7 +72,7 @@ def commands() -> list[tuple[str, str, float]]:
             found.append((area, command, train_seconds(summary.parent)))
     for benchmark in sorted((RESULTS / "benchmarks").glob("*.json")):
         command = json.loads(benchmark.read_text())["command"]
-        found.append(("benchmarks", command, 0.0))
+        found.append(("benchmarks", command, (0.0, 0)))
     unique, seen = [], set()
     for entry in found:
         if entry[1] not in seen:
@@ -77,8 +90,7 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     todo = [c for c in commands() if args.only is None or c[0] in args.only]
     for area, command, seconds in todo:
-        expected = f"~{seconds / 60:.0f} min of training" if seconds else "minutes"
-        print(f"[{area}] {command}    ({expected} when nothing is complete)")
+        print(f"[{area}] {command}    ({expected_time(*seconds)} when nothing is complete)")
     if args.dry_run:
         return
     for _, command, _ in todo:

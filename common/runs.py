@@ -48,6 +48,32 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
+def check_free_space(folder, needed: int, what: str) -> None:
+    """One line before a large write that the disk cannot hold: h5py and TensorFlow, out of
+    space mid-write, give tracebacks (h5py even a segmentation fault)."""
+    import shutil
+
+    folder = Path(folder)
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise UserError(f"{folder} has {free / 1e6:.1f} MB free, and {what} needs about "
+                        f"{needed / 1e6:.1f} MB; free some space and run again (a training run "
+                        "resumes from its last backup)", exit_code=1)
+
+
+def model_bytes(model) -> int:
+    """About what saving ``model`` with its optimizer writes: its variables' bytes, and 1 MB of
+    file structure."""
+    import numpy as np
+
+    variables = list(model.variables)
+    if getattr(model, "optimizer", None) is not None:
+        variables += list(model.optimizer.variables)
+    return 2**20 + sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
+
+
 def atomic_path(path: Path, write) -> None:
     """Call ``write(tmp_path)``, then rename the temporary file onto ``path`` (same folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)

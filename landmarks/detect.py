@@ -19,10 +19,10 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from PIL import Image
 
 from common.errors import UserError
 from common.validation import check_choice
+from landmarks.formats import read_image
 
 DETECTORS = ("hog", "cnn")
 
@@ -54,11 +54,6 @@ def detect_faces(image: np.ndarray, *, detector: str = "hog") -> np.ndarray:
     return boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")]
 
 
-def read_rgb(path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
-
-
 def matching_box(boxes: np.ndarray, landmark_box) -> int | None:
     """Index of the detection whose box holds the landmark box's centre (largest first), if any."""
     x0, y0, side = landmark_box
@@ -82,7 +77,7 @@ def learn_mapping(paths, landmark_boxes: np.ndarray, *, detector: str = "hog") -
     spread of what is left over, the share of faces detected, and the fallback box size."""
     detected, matched, image_sides = [], [], []
     for path, box in zip(paths, landmark_boxes):
-        image = read_rgb(path)
+        image = read_image(path)
         image_sides.append(min(image.shape[:2]))
         boxes = detect_faces(image, detector=detector)
         hit = matching_box(boxes, box)

@@ -58,8 +58,13 @@ def serving_function(model, flip_permutation=None):
 def export_savedmodel(model, folder: Path, flip_permutation=None) -> Path:
     """A SavedModel whose endpoint ``serve`` (also its default signature) is
     ``serving_function``, for any batch size."""
+    import shutil
+    import tempfile
+
     import keras
     import tensorflow as tf
+
+    from common.runs import check_free_space, model_bytes
 
     size = int(model.input_shape[1])
     archive = keras.export.ExportArchive()
@@ -67,7 +72,18 @@ def export_savedmodel(model, folder: Path, flip_permutation=None) -> Path:
     archive.add_endpoint("serve", serving_function(model, flip_permutation),
                          input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32,
                                                         name="crops")])
-    archive.write_out(str(folder), verbose=False)
+    if folder.exists() and not (folder / "saved_model.pb").is_file():
+        raise UserError(f"{folder} exists and is not a SavedModel; move it away or choose "
+                        "another output folder", param="out")
+    check_free_space(folder.parent, 2 * model_bytes(model), f"writing {folder.name}")
+    scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".tmp-{folder.name}-"))
+    try:  # whole or not at all: a failed write (a full disk) leaves no variables_temp/ behind
+        archive.write_out(str(scratch), verbose=False)
+        if folder.exists():
+            shutil.rmtree(folder)
+        scratch.rename(folder)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return folder
 
 

@@ -22,6 +22,9 @@ from landmarks.heads import decoder_head, dense_head, soft_argmax_head
 from landmarks.options import BACKBONES, HEADS, MIN_IMAGE_SIZE, POOLINGS, check_weights  # noqa: F401
 
 RESNET50_NOTOP = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+RESNET50_NOTOP_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+                      + RESNET50_NOTOP)
+RESNET50_NOTOP_MD5 = "4d473c1dd8becc155b73f8504c6f6626"  # keras.applications' own hash
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision's input normalization
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -102,17 +105,27 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
     if pyramid:
         raise ParameterError("heatmap_stride", f"heatmap stride 4 needs the small_cnn or "
                                                f"mobilenetv2 backbone, not {name}")
-    app, mode = keras.applications.ResNet50, "caffe"
     if weights == "imagenet":
-        try:
-            return app(include_top=False, weights="imagenet", input_shape=shape), mode
-        except Exception as exc:  # Keras raises bare Exception on a failed download
-            reason = str(exc).splitlines()[0]
-            raise UserError(
-                f"ImageNet weights for {name} could not be downloaded ({reason}); "
-                f"put {RESNET50_NOTOP} in ~/.keras/models/ or use weights none", param="weights"
-            ) from exc
-    return app(include_top=False, weights=None, input_shape=shape), mode
+        fetch_backbone_weights(name, weights)  # Keras then loads its cached copy
+    return keras.applications.ResNet50(include_top=False, weights=weights,
+                                       input_shape=shape), "caffe"
+
+
+def fetch_backbone_weights(name: str, weights: str | None) -> None:
+    """Make sure a backbone's pretrained weights are at hand, before any long work: ResNet50's
+    ImageNet file is downloaded into Keras' cache (checksum-checked) if it is not there yet;
+    the other backbones' weights ship with the package or are files checked elsewhere."""
+    if name != "resnet50" or weights != "imagenet":
+        return
+    try:
+        keras.utils.get_file(RESNET50_NOTOP, RESNET50_NOTOP_URL, cache_subdir="models",
+                             file_hash=RESNET50_NOTOP_MD5)
+    except Exception as exc:  # Keras raises bare Exception on a failed download
+        reason = str(exc).splitlines()[0]
+        raise UserError(
+            f"ImageNet weights for {name} could not be downloaded ({reason}); "
+            f"put {RESNET50_NOTOP} in ~/.keras/models/ or use weights none", param="weights"
+        ) from exc
 
 
 def build_model(

@@ -22,7 +22,8 @@ import tensorflow as tf
 
 from common.progress import Progress
 from landmarks import geometry
-from landmarks.datasets import LandmarkSet, read_image
+from landmarks.datasets import LandmarkSet
+from landmarks.formats import read_image
 
 
 @dataclass

@@ -128,7 +128,7 @@ def main(argv=None) -> None:
 
     from common.outputs import OutputFolder
     from common.runs import write_csv
-    from landmarks.datasets import read_image, write_pts
+    from landmarks.formats import read_image, write_pts
     from landmarks.run import LandmarkRun
 
     run = LandmarkRun.open(args.run)

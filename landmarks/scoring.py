@@ -27,8 +27,8 @@ TRUTH_COLOUR, PREDICTION_COLOUR = "#0072B2", "#E69F00"
 def detector_boxes(data, mapping: dict):
     """Crop boxes [N, 3] from the detector (mapped), the fallback box where it finds nothing,
     and the mask of detected faces."""
-    from landmarks.datasets import read_image
     from landmarks.detect import apply_mapping, detect_faces, fallback_box, matching_box
+    from landmarks.formats import read_image
     from landmarks.pipeline import face_boxes
 
     truth = face_boxes(data.points, data.visible)

@@ -71,7 +71,7 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
     from landmarks.inference import Predictor
     from landmarks.losses import LOSSES
     from landmarks.metrics import NME, mean_shape
-    from landmarks.model import build_model
+    from landmarks.model import build_model, fetch_backbone_weights
     from landmarks.pipeline import cache_crops, crop_targets, make_dataset, steps_per_epoch
     from landmarks.scoring import evaluate_cache
 
@@ -81,6 +81,7 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
     # too large, a weights file that is missing or cannot be loaded leave no folder behind.
     train_set, val_set = load_split(record(config))
     check_weights_file(config.weights)
+    fetch_backbone_weights(config.backbone, config.weights)
     if len(train_set) < config.batch_size:
         raise UserError(f"{len(train_set)} training faces do not fill one batch of "
                         f"{config.batch_size}; lower the batch size or the validation fraction",

@@ -7,12 +7,11 @@ the test rows, so nothing is chosen on the split that is reported.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC, LinearSVC
 
-from common.selection import best_on_validation
+from common.selection import best_on_validation, fit_clone
 
 C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 BASELINES = {
@@ -33,4 +32,4 @@ def fit_baseline(name: str, xs: dict, ys: dict):
 
 def logistic_baseline(x_train, y_train, x_eval) -> np.ndarray:
     """Multinomial logistic regression (scikit-learn defaults, more iterations) predictions."""
-    return clone(BASELINES["logreg"][0]).fit(x_train, y_train).predict(x_eval)
+    return fit_clone(BASELINES["logreg"][0], x_train, y_train).predict(x_eval)

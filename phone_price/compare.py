@@ -31,6 +31,7 @@ from phone_price.config import PhoneConfig
 from phone_price.data import load_labeled, split_indices
 from phone_price.normalization import MODES, apply_normalization, fit_normalization
 
+TARGET_ACCURACY = 0.975  # the mean test accuracy the best MLP was aimed at (the README's bar)
 METRICS = ["val_accuracy", "test_accuracy", "test_macro_f1", "test_mae", "test_far_error_rate"]
 # Candidates for the best configuration: the homework's MLP (PhoneConfig) with these changes.
 LINEAR = {"hidden": (), "optimizer": "adam", "lr": 0.01, "epochs": 300, "dropout": 0.0}
@@ -135,36 +136,38 @@ def baseline_rows(args, normalizations) -> pd.DataFrame:
 def plot_summary(table: pd.DataFrame, path) -> None:
     import matplotlib.pyplot as plt
 
-    from common.plotting import save_figure
+    from common.plotting import PALETTE, save_figure
 
     table = table[~table["model"].str.startswith("MLP candidate")]
     models = list(dict.fromkeys(table["model"]))
     norms = list(dict.fromkeys(table["normalization"]))
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(14, 4.2), width_ratios=(1, 1))
     width = 0.8 / len(models)
     positions = np.arange(len(norms))
     for i, name in enumerate(models):
         part = table[table["model"] == name].set_index("normalization").reindex(norms)
-        ax.bar(positions + i * width, part["test_accuracy"], width, yerr=part["test_accuracy_std"],
-               capsize=2, label=name)
-    ax.set_xticks(positions + width * (len(models) - 1) / 2, norms)
-    ax.set_xlabel("input normalization (fitted on the training split)")
-    ax.set_ylabel("held-out test accuracy")
+        colour = PALETTE[i % len(PALETTE)]
+        for axis in (ax, zoom):
+            axis.bar(positions + i * width, part["test_accuracy"], width,
+                     yerr=part["test_accuracy_std"], capsize=2, color=colour,
+                     label=name if axis is ax else None)
+        for x, value in zip(positions + i * width, part["test_accuracy"]):
+            if np.isfinite(value) and value < 0.05:  # a bar too short to see
+                ax.text(x, value + 0.01, f"{value:.2f}", ha="center", fontsize=6)
     top = table["test_accuracy"].max()
+    for axis in (ax, zoom):
+        axis.axhline(TARGET_ACCURACY, color="0.3", ls="--", lw=0.8,
+                     label=f"target {TARGET_ACCURACY}" if axis is ax else None)
+        axis.set_xticks(positions + width * (len(models) - 1) / 2, norms)
+        axis.set_xlabel("input normalization (fitted on the training split)")
+        axis.grid(axis="y", alpha=0.3)
+    ax.set_ylabel("held-out test accuracy\n(bars: mean over seeds; whiskers: ± 1 std)")
     ax.set_ylim(0.0, 1.0)
-    # the models that work differ by a point or two near the top: an inset shows that band
-    inset = ax.inset_axes((0.56, 0.08, 0.42, 0.42))
-    for i, name in enumerate(models):
-        part = table[table["model"] == name].set_index("normalization").reindex(norms)
-        inset.bar(positions + i * width, part["test_accuracy"], width,
-                  yerr=part["test_accuracy_std"], capsize=1)
-    inset.set_ylim(top - 0.06, min(1.0, top + 0.01))
-    inset.set_xticks(positions + width * (len(models) - 1) / 2, norms, fontsize=6)
-    inset.tick_params(axis="y", labelsize=6)
-    inset.set_title("zoom on the top", fontsize=7)
-    inset.grid(axis="y", alpha=0.3)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
+    ax.set_title("all models")
+    # the models that work differ by a point or two near the top: the right panel shows it
+    zoom.set_ylim(top - 0.06, min(1.0, top + 0.01))
+    zoom.set_title(f"zoom: {top - 0.06:.2f} to {min(1.0, top + 0.01):.2f}")
+    ax.legend(loc="upper left", bbox_to_anchor=(2.25, 1.0), fontsize=7)
     save_figure(fig, path)
 
 

@@ -73,10 +73,13 @@ def predict_file(run_dir: Path, csv_path, output):
 
     from phone_price.model import predict_classes
 
+    if not Path(csv_path).is_file():
+        raise UserError(f"{csv_path} not found; give the path of an unlabeled CSV in Kaggle's "
+                        f"format ({ID}, {', '.join(FEATURES[:2])}, …)", param="predict")
     frame = read_phone_csv(csv_path, labeled=False)
     if Path(output).is_dir():
-        raise UserError(f"--output {output} is a folder; give the path of the CSV file to write "
-                        f"(e.g. {Path(output) / 'predictions.csv'})")
+        raise UserError(f"{output} is a folder; give the path of the CSV file to write "
+                        f"(e.g. {Path(output) / 'predictions.csv'})", param="output")
     check_writable_folder(Path(output).parent)
     model, stats = load_run(run_dir)
     x = apply_normalization(frame[FEATURES].to_numpy(np.float32), stats)

@@ -77,10 +77,27 @@ def fit_and_score(name: str, inputs: dict, labels: dict) -> dict:
             **scores(labels["test"], outputs_of(best, x["test"]), prefix="test_")}
 
 
+def seed_identity(args, seed: int) -> dict:
+    """What one seed's rows were fitted on (the wires are Keras' file, checked by its hash)."""
+    return {"seed": seed, "num_words": args.num_words, "val_fraction": args.val_fraction,
+            "baselines": list(BASELINES), "c_grid": list(C_GRID)}
+
+
 def run(args) -> pd.DataFrame:
-    (train_wires, y_train), (test_wires, y_test) = load_wires(args.data_dir, args.num_words)
-    rows = []
-    for seed in args.seeds:
+    """Every baseline on every seed. Each seed's rows are kept as <out>/seeds/seed<N>.json with
+    what they were fitted on, so a rerun of the same settings is a skip (the wires are not even
+    read); the fitting shows its progress."""
+    import sys
+
+    from common.runs import read_json, write_json
+
+    kept = {seed: Path(args.out) / "seeds" / f"seed{seed}.json" for seed in args.seeds}
+    rows = {seed: read_json(path)["rows"] for seed, path in kept.items()
+            if path.exists() and read_json(path).get("identity") == seed_identity(args, seed)}
+    missing = [seed for seed in args.seeds if seed not in rows]
+    if missing:
+        (train_wires, y_train), (test_wires, y_test) = load_wires(args.data_dir, args.num_words)
+    for n, seed in enumerate(missing, 1):
         fit, val = validation_rows(y_train, seed=seed, fraction=args.val_fraction)
         fit_wires = [train_wires[i] for i in fit]
         labels = {"train": y_train[fit], "val": y_train[val], "test": y_test}
@@ -89,9 +106,12 @@ def run(args) -> pd.DataFrame:
             x_fit, x_rest = vectorize(fit_wires, [train_wires[i] for i in val] + test_wires,
                                       num_words=args.num_words, mode=mode)
             inputs[mode] = {"train": x_fit, "val": x_rest[:len(val)], "test": x_rest[len(val):]}
+        rows[seed] = []
         for name in BASELINES:
-            rows.append({**fit_and_score(name, inputs, labels), "seed": seed})
-    return pd.DataFrame(rows)
+            print(f"baselines [seed {n}/{len(missing)}]: {name}, seed {seed}", file=sys.stderr)
+            rows[seed].append({**fit_and_score(name, inputs, labels), "seed": seed})
+        write_json(kept[seed], {"identity": seed_identity(args, seed), "rows": rows[seed]})
+    return pd.DataFrame([row for seed in args.seeds for row in rows[seed]])
 
 
 def main(argv=None) -> None:

@@ -202,3 +202,22 @@ def test_command_line_is_the_real_argv():
     # B68: where the data lay is no part of a summary's command
     assert command_line("a/b.py", ["--data-dir", "/tmp/x", "--seeds", "0", "--data-dir=/y"]) \
         == "python a/b.py --seeds 0"
+
+
+def test_a_fit_that_stops_at_its_iteration_limit_says_so_in_one_line(capsys):
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+
+    from common.selection import fit_clone
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 3)) * 1000, np.arange(60) % 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ConvergenceWarning that escaped would fail here
+        model = fit_clone(LogisticRegression(max_iter=1), x, y)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "stopped at its iteration limit" in err
+    assert model.n_iter_[0] == 1
+    fit_clone(LogisticRegression(max_iter=1000), x / 1000, y)
+    assert capsys.readouterr().err == ""

@@ -51,13 +51,14 @@ def test_a_new_run_refuses_a_folder_of_other_files(tmp_path):
         start_run(tmp_path, a_config())
 
 
-def test_the_repository_itself_is_never_deleted(tmp_path):
+def test_a_run_recorded_at_the_repository_root_never_deletes_the_repository(tmp_path):
     repo = tmp_path / "clone"
-    (repo / ".git").mkdir(parents=True)
-    (repo / "README.md").write_text("x")
-    with pytest.raises(UserError):
-        start_run(repo, a_config(), overwrite=True)
-    assert (repo / ".git").is_dir() and (repo / "README.md").exists()
+    start_run(repo, a_config())  # --out . once: the root now looks like a run folder
+    (repo / ".git").mkdir()
+    (repo / "metrics.json").write_text("{}")
+    with pytest.raises(UserError, match=r"clone/\.git, which no run writes"):
+        start_run(repo, a_config(epochs=2), overwrite=True)
+    assert (repo / ".git").is_dir() and (repo / "metrics.json").exists()
 
 
 # ---------------------------------------------------------------------- one process per folder
@@ -146,6 +147,15 @@ def test_phone_evaluate_output_that_is_a_folder_is_one_line(tmp_path):
         evaluate.predict_file(tmp_path, tmp_path / "u.csv", tmp_path)
 
 
+def test_phone_predict_from_a_missing_csv_is_one_line_naming_the_flag(tmp_path):
+    from phone_price import evaluate
+
+    with pytest.raises(UserError, match="nope.csv not found") as caught:
+        evaluate.predict_file(tmp_path, tmp_path / "nope.csv", tmp_path / "p.csv")
+    assert caught.value.param == "predict"
+    assert not (tmp_path / "p.csv").exists()
+
+
 # ------------------------------------------------------------------------ photos and run folders
 def test_predict_gives_images_that_share_a_stem_distinct_names(tmp_path):
     from landmarks.predict import output_names
@@ -156,15 +166,18 @@ def test_predict_gives_images_that_share_a_stem_distinct_names(tmp_path):
 
 
 @pytest.mark.parametrize("box", ["nan,0,10,10", "0,0,inf,10", "0,0,0,10"])
-def test_predict_refuses_a_box_that_is_not_finite_and_positive(box):
+def test_predict_refuses_a_box_that_is_not_finite_and_positive(box, capsys):
     from landmarks.predict import parse_args
 
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         parse_args(["run", "face.jpg", "--box", box])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "argument --box" in err and box in err
 
 
 def test_a_16_bit_image_is_scaled_not_clipped(tmp_path):
-    from landmarks.datasets import read_image
+    from landmarks.formats import read_image
 
     ramp = (np.tile(np.linspace(0, 65535, 64), (8, 1))).astype(np.uint16)
     Image.fromarray(ramp).save(tmp_path / "deep.png")
@@ -174,7 +187,7 @@ def test_a_16_bit_image_is_scaled_not_clipped(tmp_path):
 
 
 def test_a_photo_stored_turned_is_read_as_a_viewer_shows_it(tmp_path):
-    from landmarks.datasets import read_image
+    from landmarks.formats import read_image
 
     stored = np.zeros((20, 40, 3), np.uint8)
     stored[:, :5] = 255  # a white band on the stored left edge

@@ -59,7 +59,8 @@ def test_library_modules_do_not_import_the_cli_and_scripts_do_not_import_scripts
 
 def test_import_common_installs_nothing_and_run_cli_quiets_tensorflow():
     """A library user's ``import common`` leaves the import machinery alone; a script's
-    ``run_cli`` holds TensorFlow's start-up lines back (oneDNN, CUDA probing)."""
+    ``run_cli`` holds TensorFlow's start-up lines back (oneDNN, CUDA probing) and its
+    retracing warning."""
     import os
     import subprocess
     import sys
@@ -75,6 +76,9 @@ def test_import_common_installs_nothing_and_run_cli_quiets_tensorflow():
     script = ("from common.cli import run_cli\n"
               "def main(argv):\n"
               "    import tensorflow as tf\n"
+              "    f = tf.function(lambda x: x + 1)\n"
+              "    for n in range(1, 9):  # a new shape each call: the retracing warning\n"
+              "        f(tf.ones([n]))\n"
               "    print(tf.constant(2).numpy() * 21)\n"
               "run_cli(main)\n")
     quiet = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

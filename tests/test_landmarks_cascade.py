@@ -70,7 +70,8 @@ def test_a_second_stage_trains_scores_as_it_predicts_and_refuses_other_faces(
         tmp_path, synthetic_ibug):
     from common.errors import UserError
     from landmarks import evaluate
-    from landmarks.datasets import read_image, recorded_split
+    from landmarks.datasets import recorded_split
+    from landmarks.formats import read_image
     from landmarks.inference import Predictor
     from landmarks.train import parse_config
     from landmarks.training import train

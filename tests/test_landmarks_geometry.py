@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from landmarks import geometry
-from landmarks.datasets import IBUG_FLIP, LandmarkSet, from_file_convention, to_file_convention
+from landmarks.datasets import IBUG_FLIP, LandmarkSet
+from landmarks.formats import from_file_convention, to_file_convention
 from landmarks.pipeline import cache_crops, crop_targets, make_dataset
 
 
@@ -118,14 +119,32 @@ def test_a_mirrored_crop_is_the_flipped_image_and_its_targets_the_flipped_target
 
 
 def test_the_evaluation_crop_is_the_crop_predict_makes(tmp_path):
-    """Evaluate (cache, then the central crop) and predict (one warp) see the same pixels."""
+    """Evaluate (cache, then the central crop) and Predictor.predict (one warp) see the same
+    pixels: the crops the Predictor hands its model are caught on the way in."""
+    import keras
+    import tensorflow as tf
+
+    from landmarks.inference import Predictor
+
     data = synthetic_faces(tmp_path, count=2)
     cache = cache_crops(data, 64, progress=False)
     images, _ = next(iter(make_dataset(cache, image_size=64, batch_size=2, training=False)))
+    inputs = keras.Input((64, 64, 3))
+    predictor = Predictor(keras.Model(inputs, keras.layers.Flatten()(inputs)[:, :136]))
+    seen = []
+
+    def catch(crops):
+        seen.append(np.asarray(crops))
+        return tf.zeros((len(crops), 136))
+
+    predictor._forward = catch
     for n in range(2):
         image = np.asarray(__import__("PIL.Image").Image.open(data.paths[n]).convert("RGB"))
-        direct = geometry.warp(image, geometry.box_matrix(cache.boxes[n]), 64)
-        assert np.abs(images[n].numpy() - direct).max() <= 1.0
+        points, _ = predictor.predict(image, cache.boxes[n])
+        assert seen[-1].shape == (1, 64, 64, 3)
+        assert np.abs(images[n].numpy() - seen[-1][0]).max() <= 1.0
+        x0, y0, side = cache.boxes[n]  # crop units (0, 0) is the box's corner
+        np.testing.assert_allclose(points[0], np.tile([x0, y0], (68, 1)), atol=1e-4)
     np.testing.assert_allclose(
         crop_targets(cache),
         [geometry.to_crop(p, geometry.box_matrix(b)) for p, b in zip(data.points, cache.boxes)],

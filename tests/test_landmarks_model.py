@@ -47,11 +47,31 @@ def test_imagenet_offline_is_one_line_naming_the_file(monkeypatch):
     def offline(**kwargs):
         raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- no net")
 
-    monkeypatch.setattr(keras.applications, "ResNet50", offline)
+    monkeypatch.setattr(keras.utils, "get_file", offline)
     with pytest.raises(UserError) as err:
         build_model(68, 64, backbone="resnet50", weights="imagenet")
     assert "\n" not in str(err.value) and RESNET50_NOTOP in str(err.value)
     assert "~/.keras/models/" in str(err.value)
+
+
+def test_the_gpu_preset_offline_is_refused_before_any_caching(tmp_path, synthetic_ibug,
+                                                              monkeypatch):
+    import landmarks.pipeline
+    import landmarks.scoring  # noqa: F401  (imports cache_crops by name: before the patch)
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: no net")
+
+    def not_now(*args, **kwargs):
+        raise AssertionError("cached the faces before checking the weights")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    monkeypatch.setattr(landmarks.pipeline, "cache_crops", not_now)
+    out = tmp_path / "run"
+    with pytest.raises(UserError, match=RESNET50_NOTOP) as err:
+        train(parse_config(["--preset", "gpu", "--data-dir", str(synthetic_ibug), "--subsets",
+                            "afw", "--image-size", "32", "--out", str(out), "--quiet"]))
+    assert err.value.param == "weights" and not out.exists()
 
 
 @pytest.mark.slow
@@ -175,7 +195,17 @@ def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synt
     plain = predict_points(Predictor.from_run(out, flip_test=False), cache)
     averaged = predict_points(Predictor.from_run(out), cache)
     assert plain.shape == averaged.shape == (len(cache.images), 5, 2)
-    assert not np.allclose(plain, averaged)
+    # the flip test by hand: the model on each crop and on its mirror, whose points are mirrored
+    # back (x -> 1 - x, left and right swapped) and averaged with the first
+    crops = np.random.default_rng(0).integers(0, 256, (3, 40, 40, 3)).astype(np.float32)
+    alone = Predictor.from_run(out, flip_test=False)
+    swap = Predictor.from_run(out).flip_permutation
+    assert sorted(swap) == list(range(5)) and list(swap) != list(range(5))
+    on_mirrors = alone.unit_points(crops[:, :, ::-1].copy())[:, swap]
+    on_mirrors[..., 0] = 1.0 - on_mirrors[..., 0]
+    np.testing.assert_allclose(Predictor.from_run(out).unit_points(crops),
+                               (alone.unit_points(crops) + on_mirrors) / 2, atol=1e-6)
+    assert np.abs(plain - averaged).max() > 1e-4  # and the two differ on real crops
 
 
 def test_the_ablations_preset_row_is_the_cpu_preset_and_each_row_adds_one_lever():

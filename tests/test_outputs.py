@@ -195,3 +195,49 @@ def test_export_into_a_file_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "argument --out:" in err and "is a file, not a folder" in err
     assert "Traceback" not in err and (tmp_path / "taken").read_text() == "mine"
+
+
+# --------------------------------------------- B54, N55: a disk too full for a model's files
+def tiny_disk(monkeypatch, free_bytes: int):
+    import collections
+    import shutil
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9, free_bytes))
+
+
+def test_training_onto_a_full_disk_stops_in_one_line_and_resumes_later(tmp_path, data_dir,
+                                                                        monkeypatch):
+    from phone_price.train import parse_config
+    from phone_price.training import train
+
+    config = parse_config(["--data-dir", str(data_dir), "--epochs", "2", "--quiet",
+                           "--out", str(tmp_path / "run")])
+    tiny_disk(monkeypatch, 10**6)  # 1 MB: where h5py crashed
+    with pytest.raises(UserError, match=r"MB free, and saving the model needs about") as err:
+        train(config)
+    assert "\n" not in str(err.value) and err.value.exit_code == 1
+    run = tmp_path / "run"
+    assert not any(run.rglob("*.h5")) and not (run / "model.keras").exists()
+    monkeypatch.undo()
+    metrics = train(config)  # space freed: the same command finishes the run
+    assert (run / "model.keras").exists() and metrics["best_epoch"] in (1, 2)
+
+
+def test_a_savedmodel_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import keras
+
+    from landmarks.export import export_savedmodel
+
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(inputs)))
+    tiny_disk(monkeypatch, 10**5)
+    with pytest.raises(UserError, match="writing savedmodel needs about"):
+        export_savedmodel(model, tmp_path / "savedmodel")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    (tmp_path / "savedmodel").mkdir()
+    (tmp_path / "savedmodel" / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="is not a SavedModel"):
+        export_savedmodel(model, tmp_path / "savedmodel")
+    assert (tmp_path / "savedmodel" / "notes.txt").read_text() == "mine"

@@ -48,7 +48,7 @@ def test_rows_that_repeat_are_dropped_and_counted(tmp_path, data_dir, capsys):
 
 # ------------------------------------------------------------ B60: a .pts that is not a .pts
 def test_a_pts_linked_to_another_file_names_the_line_not_its_content(tmp_path):
-    from landmarks.datasets import read_pts
+    from landmarks.formats import read_pts
 
     secret = tmp_path / "passwd"
     secret.write_text("root:x:0:0:root:/root:/bin/bash\n")

@@ -206,7 +206,7 @@ def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir
     ("n_points 68", "expected 'n_points: <number>'"),
 ])
 def test_bad_pts_headers_are_one_line(tmp_path, header, message):
-    from landmarks.datasets import read_pts
+    from landmarks.formats import read_pts
 
     body = "\n".join(f"{i} {i}" for i in range(68))
     path = tmp_path / "a.pts"
@@ -216,7 +216,7 @@ def test_bad_pts_headers_are_one_line(tmp_path, header, message):
 
 
 def test_a_pts_file_that_is_not_utf8_is_one_line(tmp_path):
-    from landmarks.datasets import read_pts
+    from landmarks.formats import read_pts
 
     path = tmp_path / "a.pts"
     path.write_bytes(b"version: 1\n\xff\xfe\x00n_points: 68\n")

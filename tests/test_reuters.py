@@ -213,3 +213,28 @@ def test_checkpoint_is_chosen_on_validation_and_homework_keeps_the_last_epoch(tm
     assert homework["best_epoch"] == 3  # the final epoch, chosen on nothing
     assert homework["val_accuracy"] == pytest.approx(history["val_accuracy"].iloc[-1], abs=1e-6)
     assert homework["test_accuracy"] == pytest.approx(homework["val_accuracy"], abs=1e-6)
+
+
+def test_baselines_keep_each_seed_and_a_rerun_reads_no_wires(tmp_path, data_dir, monkeypatch,
+                                                              capsys):
+    from reuters_losses import baselines
+
+    argv = ["--data-dir", str(data_dir), "--seeds", "0", "--num-words", "50",
+            "--out", str(tmp_path)]
+    baselines.main(argv)
+    assert "baselines [seed 1/1]: linear SVM, TF-IDF, seed 0" in capsys.readouterr().err
+    first = (tmp_path / "summary.csv").read_text()
+    kept = json.loads((tmp_path / "seeds" / "seed0.json").read_text())
+    assert kept["identity"]["num_words"] == 50 and len(kept["rows"]) == 3
+    majority = next(r for r in kept["rows"] if r["model"] == "majority class")
+    assert majority["test_accuracy"] == pytest.approx(813 / 2246)  # topic 3, Keras' test split
+
+    def no_wires(*args, **kwargs):
+        raise AssertionError("read the wires again")
+
+    monkeypatch.setattr(baselines, "load_wires", no_wires)
+    baselines.main(argv)
+    assert (tmp_path / "summary.csv").read_text() == first
+    assert "baselines [" not in capsys.readouterr().err
+    with pytest.raises(AssertionError, match="again"):  # other settings are fitted anew
+        baselines.main(argv[:-1] + [str(tmp_path)] + ["--val-fraction", "0.2"])
