@@ -14,6 +14,7 @@ landmarks_predict_<run folder>.
 
 import argparse
 import time
+from pathlib import Path
 
 DEFAULT_RUN = "results/landmarks/ibug68-mobilenetv2-128px"
 
@@ -69,7 +70,8 @@ def main() -> None:
                                                         predictor.size)
                                           for i, b in zip(found, boxes)])
     cascade = isinstance(predictor, Cascade)
-    flip = ", flip test" if run.config.get("flip_test", True) else ""
+    last = predictor.second if cascade else predictor  # a cascade flips as its second stage
+    flip = ", flip test" if last.flip_permutation is not None else ""
     model = (f"{config['backbone']}, {config['head']} head, stride "
              f"{config.get('heatmap_stride', 8)}, {config['image_size']} px{flip}"
              + (", second stage on the first's aligned crop" if cascade else ""))
@@ -118,7 +120,8 @@ def main() -> None:
                      "300-W's training images, these faces among them)")
         figures.update(dlib_faces_per_s=dlib_rate, dlib_nme=float(dlib_nme))
     print("\n".join(lines))
-    name = "landmarks_predict" if args.run == DEFAULT_RUN else f"landmarks_predict_{run.path.name}"
+    shipped = run.path.resolve() == Path(DEFAULT_RUN).resolve()
+    name = "landmarks_predict" if shipped else f"landmarks_predict_{run.path.name}"
     record_benchmark(name, "; ".join(lines), figures)
 
 

@@ -141,6 +141,15 @@ def read_json(path) -> dict:
             from exc
 
 
+def read_kept(path, identity: dict) -> list | None:
+    """The rows kept at ``path`` (``{"identity": …, "rows": […]}``, as ``write_json`` wrote
+    them) if they were made from ``identity``; None when absent or made from something else."""
+    if not Path(path).exists():
+        return None
+    kept = read_json(path)
+    return kept["rows"] if kept.get("identity") == identity else None
+
+
 def code_version() -> dict:
     """The git commit of the code that ran, and whether the tree had uncommitted changes
     (both None outside a git checkout)."""

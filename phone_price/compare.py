@@ -101,7 +101,7 @@ def baseline_rows(args, normalizations) -> pd.DataFrame:
     was fitted on, so a rerun on the same data is a skip; the fitting shows its progress."""
     import sys
 
-    from common.runs import read_json, write_json
+    from common.runs import read_kept, write_json
     from phone_price.baselines import BASELINES, fit_baseline
     from phone_price.metrics import scores
 
@@ -113,8 +113,9 @@ def baseline_rows(args, normalizations) -> pd.DataFrame:
         identity = {"seed": seed, "normalization": norm, "csv_sha256": split.csv_sha256,
                     "test_size": split.test_size, "val_size": split.val_size,
                     "baselines": list(BASELINES)}
-        if path.exists() and read_json(path).get("identity") == identity:
-            rows += read_json(path)["rows"]
+        kept = read_kept(path, identity)
+        if kept is not None:
+            rows += kept
             continue
         print(f"baselines [{i}/{len(cells)}]: seed {seed}, {norm} normalization",
               file=sys.stderr)
@@ -167,7 +168,8 @@ def plot_summary(table: pd.DataFrame, path) -> None:
     # the models that work differ by a point or two near the top: the right panel shows it
     zoom.set_ylim(top - 0.06, min(1.0, top + 0.01))
     zoom.set_title(f"zoom: {top - 0.06:.2f} to {min(1.0, top + 0.01):.2f}")
-    ax.legend(loc="upper left", bbox_to_anchor=(2.25, 1.0), fontsize=7)
+    zoom.legend(*ax.get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                fontsize=7)
     save_figure(fig, path)
 
 

@@ -89,12 +89,11 @@ def run(args) -> pd.DataFrame:
     read); the fitting shows its progress."""
     import sys
 
-    from common.runs import read_json, write_json
+    from common.runs import read_kept, write_json
 
     kept = {seed: Path(args.out) / "seeds" / f"seed{seed}.json" for seed in args.seeds}
-    rows = {seed: read_json(path)["rows"] for seed, path in kept.items()
-            if path.exists() and read_json(path).get("identity") == seed_identity(args, seed)}
-    missing = [seed for seed in args.seeds if seed not in rows]
+    rows = {seed: read_kept(path, seed_identity(args, seed)) for seed, path in kept.items()}
+    missing = [seed for seed in args.seeds if rows[seed] is None]
     if missing:
         (train_wires, y_train), (test_wires, y_test) = load_wires(args.data_dir, args.num_words)
     for n, seed in enumerate(missing, 1):
