@@ -28,7 +28,8 @@ from landmarks.run import LandmarkRun
 # each, on the first training pool (AFW + Helen) and the small CNN; row 3 is a lever tried on
 # top of row 2 and not kept; row 4 adds LFPW's training faces (the previous preset); row 5 is a
 # lever tried on row 4; row 6 swaps the small CNN for the ImageNet MobileNetV2 and is the CPU
-# preset. The split changes with the pool: rows 0 to 3 and rows 4 on are scored on different
+# preset; row 7 is a second stage on row 6 and row 8 is row 6 with the field's augmentation.
+# The split changes with the pool: rows 0 to 3 and rows 4 on are scored on different
 # validation faces (the table says which), so only rows on one split compare.
 SMALL = {"backbone": "small_cnn", "weights": "none"}
 FIRST_POOL = {**SMALL, "subsets": "afw,helen_train"}
@@ -54,6 +55,9 @@ ROWS = [
     ("+ a second stage on the crop aligned to row 6's points (row 6's model fine-tuned on "
      "aligned, lightly jittered crops: 20 epochs, cosine from 5e-4)",
      "ablation/7-second-stage", SECOND_STAGE),
+    ("on row 6: the field's augmentation (PIPNet's and HRNet's: shift 12%, scale 25%, half the "
+     "faces turned up to 30 degrees, half occluded, blur, colour jitter), same 50 epochs",
+     "ablation/8-field-augmentation", {"augmentation": "field"}),
 ]
 PRESET_ROW = 6
 COLUMNS = {"val_noflip_nme": "NME", "val_flip_nme": "NME, flip test",

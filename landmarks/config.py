@@ -33,6 +33,7 @@ RESULTS = repo_path("results", "landmarks")
 SCHEDULES = ("plateau", "cosine")
 DETECTORS = ("hog", "cnn", "none")
 STRATEGIES = ("default", "mirrored")
+AUGMENTATIONS = ("field",)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class LandmarkConfig:
     schedule: str = "cosine"
     flip_test: bool = True
     no_augment: bool = False
+    # None: the light jitter of every earlier run; "field": PIPNet's and HRNet's recipe
+    # (landmarks.pipeline.FIELD_AUGMENTATION). None keeps the runs recorded before it valid.
+    augmentation: str | None = None
     detector: str = "hog"
     strategy: str = "default"
     first_stage: str | None = None  # a landmark run folder: this run is its second stage
@@ -79,6 +83,11 @@ class LandmarkConfig:
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("detector", self.detector, DETECTORS)
         check_choice("strategy", self.strategy, STRATEGIES)
+        if self.augmentation is not None:
+            check_choice("augmentation", self.augmentation, AUGMENTATIONS)
+            if self.no_augment:
+                raise ParameterError("augmentation", "no_augment turns augmentation off; "
+                                                     "ask for one of the two")
         check_number("val_fraction", self.val_fraction, low=1e-9, high=1 - 1e-9)
         check_number("rotation", self.rotation, low=0, high=90)
         for name in ("image_size", "width", "epochs", "batch_size"):

@@ -68,6 +68,13 @@ def card(run_dir: Path) -> str:
                      extra[f"{detector}_nme"], extra[f"{detector}_failure_rate_8"],
                      extra[f"{detector}_failure_rate_10"]))
     table = "\n".join(f"| {a} | {pct(b)} | {pct(c)} | {pct(d)} |" for a, b, c, d in rows)
+    field = config.get("augmentation") == "field"
+    turn = max(config["rotation"], 30.0) if field else config["rotation"]
+    turn_text = (f"{'half the faces turned' if field else 'rotation'} up to {turn:g} degrees, "
+                 if turn else "")
+    field_text = (", contrast and saturation, half the faces occluded by a patch up to 40% of "
+                  "the crop, a third blurred (PIPNet's and HRNet's recipe, "
+                  "`landmarks.pipeline.FIELD_AUGMENTATION`)" if field else "")
     if mapping is None:
         detection = "The run has no detector mapping (trained without a detector): give boxes."
         jitter_text = "box scale and shift jitter (0.10 / 0.08)"
@@ -114,8 +121,8 @@ files 1-based (x + 0.5), as 300-W's own files.
 **Model.** {config['backbone']}{width} {start}, {config['head']} head at
 stride {config['heatmap_stride']}, loss {config['loss']}; Adam {config['lr']}, {config['schedule']}
 schedule over {config['epochs']} epochs, batch {config['batch_size']}; augmentation:
-{jitter_text}, {f"rotation up to {config['rotation']:g} degrees, " if config['rotation'] else ""}
-mirror, brightness; seed {config['seed']}; {timing['train_seconds'] / 60:.0f} minutes of
+{jitter_text}, {turn_text}
+mirror, brightness{field_text}; seed {config['seed']}; {timing['train_seconds'] / 60:.0f} minutes of
 training on a 2-core CPU (`timing.json`, wall time of the epochs, while other work shared the
 machine). Kept: epoch {int(truth['best_epoch'])} of {int(truth['epochs_run'])}, by the lowest
 validation NME.

@@ -42,6 +42,15 @@ class CropCache:
 FACE_MARGIN = 0.25
 CONTEXT = 1.25  # the cached crop's side / the face box's side (room for the jitter)
 
+# The training augmentation PIPNet and HRNet use on 300-W (``augmentation="field"``): the box
+# shifted by up to 12% and scaled by up to 25%, half of the faces turned by up to 30 degrees,
+# half occluded by a patch up to 40% x 40% of the crop, a third blurred, brightness, contrast and
+# saturation varied. The default (None) is the light jitter every earlier run was trained with.
+FIELD_AUGMENTATION = {"scale_jitter": 0.25, "shift_jitter": 0.12, "rotation": 30.0,
+                      "rotation_p": 0.5, "occlusion_p": 0.5, "occlusion_size": 0.4,
+                      "blur_p": 0.3, "blur_sigma": 1.5, "contrast_jitter": 0.3,
+                      "saturation_jitter": 0.3}
+
 
 def face_boxes(points: np.ndarray, visible: np.ndarray, margin: float = FACE_MARGIN) -> np.ndarray:
     """[N, 3] (x0, y0, side): square around the visible points' bounding box, side × (1+margin)."""
@@ -141,6 +150,13 @@ def make_dataset(
     shift_jitter: float = 0.08,
     rotation: float = 0.0,
     brightness_jitter: float = 0.2,
+    rotation_p: float = 1.0,
+    contrast_jitter: float = 0.0,
+    saturation_jitter: float = 0.0,
+    blur_p: float = 0.0,
+    blur_sigma: float = 1.5,
+    occlusion_p: float = 0.0,
+    occlusion_size: float = 0.4,
 ) -> tf.data.Dataset:
     """Batches of (images float32 [B, S, S, 3] in 0..255, targets [B, 2K]).
 
@@ -148,8 +164,10 @@ def make_dataset(
     ``epochs - 1``, each ``len // batch_size`` full batches of a fresh permutation (the few
     faces past the last full batch sit that epoch out) and, with ``augment``, each face box
     randomly scaled and shifted, turned by up to ``rotation`` degrees, half of the faces
-    mirrored, the brightness varied. Every random choice is a function of (seed, epoch, face),
-    so a resumed run sees the same batches as one that was never interrupted.
+    mirrored, the brightness varied; with ``rotation_p`` < 1 only that share is turned, and the
+    field's photometric jitter (``photometric``) runs where its knobs are set. Every random
+    choice is a function of (seed, epoch, face), so a resumed run sees the same batches as one
+    that was never interrupted.
     """
     cached = float(cache.images.shape[1])
     offset, face_side = face_box_in_cache(cache)
@@ -177,14 +195,26 @@ def make_dataset(
         side = face_side * (1.0 + scale_jitter * s[0])
         centre = cached / 2 + shift_jitter * face_side * s[1:3]
         flip = tf.cast(s[3] > 0, tf.float32)
+        angle = max_angle * s[5]
+        if rotation_p < 1:  # a second draw, so the first six numbers stay what they were
+            turn = tf.random.stateless_uniform([], seed=face_seed + TURN_STREAM)
+            angle = tf.where(turn < rotation_p, angle, 0.0)
         image, points = crop(i, centre[0] - side / 2, centre[1] - side / 2, side,
-                             angle=max_angle * s[5], flip=flip)
+                             angle=angle, flip=flip)
         visible = all_visible[i]
         points, visible = tf.cond(s[3] > 0, lambda: (tf.gather(points, permutation),
                                                      tf.gather(visible, permutation)),
                                   lambda: (points, visible))
         image = tf.clip_by_value(image * (1.0 + brightness_jitter * s[4]), 0.0, 255.0)
+        if extra:
+            image = photometric(image, face_seed, **extra)
         return image, to_target(points, visible)
+
+    extra = {"contrast_jitter": contrast_jitter, "saturation_jitter": saturation_jitter,
+             "blur_p": blur_p, "blur_sigma": blur_sigma, "occlusion_p": occlusion_p,
+             "occlusion_size": occlusion_size}
+    if not (contrast_jitter or saturation_jitter or blur_p or occlusion_p):
+        extra = {}  # the light recipe: the graph (and so each run's batches) as before
 
     if not training:
         ds = tf.data.Dataset.range(count).map(evaluate, num_parallel_calls=tf.data.AUTOTUNE)
@@ -201,6 +231,48 @@ def make_dataset(
     ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_faces)
     ds = ds.map(augment_example if augment else evaluate, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# Offsets of the face seed's second component for the extra random draws: far above any face
+# index, so no face's extra numbers are another face's first ones.
+TURN_STREAM = tf.constant([0, 1 << 40], tf.int64)
+PHOTO_STREAM = tf.constant([0, 2 << 40], tf.int64)
+
+
+def gaussian_blur(image, sigma):
+    """[S, S, C] float image blurred by a 7-tap separable Gaussian of ``sigma`` pixels."""
+    taps = tf.range(-3.0, 4.0)
+    kernel = tf.exp(-0.5 * (taps / sigma) ** 2)
+    kernel = kernel / tf.reduce_sum(kernel)
+    channels = image.shape[-1]
+    rows = tf.tile(tf.reshape(kernel, [7, 1, 1, 1]), [1, 1, channels, 1])
+    columns = tf.tile(tf.reshape(kernel, [1, 7, 1, 1]), [1, 1, channels, 1])
+    out = tf.nn.depthwise_conv2d(image[None], rows, [1, 1, 1, 1], "SAME")
+    return tf.nn.depthwise_conv2d(out, columns, [1, 1, 1, 1], "SAME")[0]
+
+
+def photometric(image, face_seed, *, contrast_jitter, saturation_jitter, blur_p, blur_sigma,
+                occlusion_p, occlusion_size):
+    """The field's pixel-only jitter of one training crop [S, S, 3] (0..255): contrast and
+    saturation scaled by up to ± their jitter, a blur with probability ``blur_p`` (sigma up to
+    ``blur_sigma``), and with probability ``occlusion_p`` a rectangle of a random colour up to
+    ``occlusion_size`` of the crop on each side. The points do not move."""
+    u = tf.random.stateless_uniform([12], seed=face_seed + PHOTO_STREAM)
+    grey = tf.reduce_mean(image, axis=-1, keepdims=True)
+    image = grey + (image - grey) * (1.0 + saturation_jitter * (2 * u[0] - 1))
+    mean = tf.reduce_mean(image)
+    image = mean + (image - mean) * (1.0 + contrast_jitter * (2 * u[1] - 1))
+    image = tf.cond(u[2] < blur_p, lambda: gaussian_blur(image, 0.1 + blur_sigma * u[3]),
+                    lambda: image)
+    size = tf.cast(tf.shape(image)[0], tf.float32)
+    width, height = occlusion_size * size * u[4], occlusion_size * size * u[5]
+    x0, y0 = (size - width) * u[6], (size - height) * u[7]
+    pixels = tf.range(size) + 0.5
+    inside_x = (pixels >= x0) & (pixels < x0 + width)
+    inside_y = (pixels >= y0) & (pixels < y0 + height)
+    patch = (inside_y[:, None] & inside_x[None, :] & (u[8] < occlusion_p))[..., None]
+    image = tf.where(patch, 255.0 * u[9:12], image)
+    return tf.clip_by_value(image, 0.0, 255.0)
 
 
 def steps_per_epoch(cache: CropCache, batch_size: int) -> int:

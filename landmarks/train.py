@@ -29,6 +29,7 @@ from common.cli import (
 )
 from common.configs import record
 from landmarks.config import (
+    AUGMENTATIONS,
     CPU,
     DETECTORS,
     PRESETS,
@@ -87,6 +88,10 @@ def build_parser():
                    help="score (and predict) the average of each face and its mirror image "
                         "(preset)")
     p.add_argument("--no-augment", action="store_true", help="no jitter, flip or brightness")
+    p.add_argument("--augmentation", choices=AUGMENTATIONS,
+                   help="field: PIPNet's and HRNet's recipe (shift 12%%, scale 25%%, half the "
+                        "faces turned up to 30 degrees, occlusion, blur, colour jitter); "
+                        "default: the light jitter")
     p.add_argument("--detector", choices=DETECTORS, default=CPU.detector,
                    help="face detector whose box → crop mapping is learned on the training faces "
                         "(box_mapping.json, for predict.py and evaluate.py --boxes detector); "

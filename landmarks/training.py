@@ -72,7 +72,13 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
     from landmarks.losses import LOSSES
     from landmarks.metrics import NME, mean_shape
     from landmarks.model import build_model, fetch_backbone_weights
-    from landmarks.pipeline import cache_crops, crop_targets, make_dataset, steps_per_epoch
+    from landmarks.pipeline import (
+        FIELD_AUGMENTATION,
+        cache_crops,
+        crop_targets,
+        make_dataset,
+        steps_per_epoch,
+    )
     from landmarks.scoring import evaluate_cache
 
     config = replace(config, out=str(out or config.out or config.default_out()),
@@ -117,6 +123,11 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
         "val": relative_paths(val_set, config.data_dir)})
     write_json(run_dir / "mean_shape.json", {"points": start_shape})  # evaluate needs only this
     jitter, rotation = {"scale_jitter": 0.1, "shift_jitter": 0.08}, config.rotation
+    extra = {}
+    if config.augmentation == "field":
+        extra = dict(FIELD_AUGMENTATION)
+        jitter = {k: extra.pop(k) for k in jitter}
+        rotation = max(extra.pop("rotation"), config.rotation)
     if first is not None:  # the first stage finds the faces and sets the second one's crop
         jitter = {k: ALIGNED_JITTER[k] for k in jitter}
         rotation = max(ALIGNED_JITTER["rotation"], config.rotation)
@@ -126,7 +137,8 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
     def train_batches(first_epoch: int):
         return make_dataset(train_cache, image_size=size, batch_size=batch, training=True,
                             seed=config.seed, epochs=config.epochs, first_epoch=first_epoch,
-                            augment=not config.no_augment, rotation=rotation, **jitter)
+                            augment=not config.no_augment, rotation=rotation, **jitter,
+                            **extra)
 
     with strategy.scope():
         steps = steps_per_epoch(train_cache, batch)

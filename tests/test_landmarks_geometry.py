@@ -7,7 +7,13 @@ import tensorflow as tf
 from landmarks import geometry
 from landmarks.datasets import IBUG_FLIP, LandmarkSet
 from landmarks.formats import from_file_convention, to_file_convention
-from landmarks.pipeline import cache_crops, crop_targets, make_dataset
+from landmarks.pipeline import (
+    FIELD_AUGMENTATION,
+    cache_crops,
+    crop_targets,
+    make_dataset,
+    photometric,
+)
 
 
 def blob_image(height, width, centre, sigma=4.0):
@@ -104,6 +110,46 @@ def test_the_training_path_puts_the_blob_on_its_target(tmp_path):
             np.testing.assert_allclose(peak(images[n].numpy()) / 64,
                                        targets[n].numpy().reshape(68, 2)[30], atol=0.1 / 64)
 
+
+
+def test_the_fields_augmentation_moves_points_with_pixels_and_repeats_per_seed(tmp_path):
+    cache = cache_crops(synthetic_faces(tmp_path), 64, progress=False)
+    geometric = {**FIELD_AUGMENTATION, "contrast_jitter": 0.0, "saturation_jitter": 0.0,
+                 "blur_p": 0.0, "occlusion_p": 0.0}  # the pixel-only parts would move the peak
+    seen = 0
+    for images, targets in make_dataset(cache, image_size=64, batch_size=3, training=True,
+                                        epochs=6, brightness_jitter=0.0, **geometric):
+        for n in range(3):  # a box 25% larger samples the blob more coarsely: a looser fit
+            points = targets[n].numpy().reshape(68, 2)
+            np.testing.assert_allclose(peak(images[n].numpy()) / 64, points[30], atol=0.25 / 64)
+            seen += 1
+    assert seen == 18
+    field = lambda: make_dataset(cache, image_size=64, batch_size=3, training=True,  # noqa: E731
+                                 epochs=2, seed=5, **FIELD_AUGMENTATION)
+    for (a, ta), (b, tb) in zip(field(), field()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(ta.numpy(), tb.numpy())
+
+
+def test_the_photometric_jitter_occludes_one_rectangle_and_keeps_a_flat_image_flat():
+    flat = tf.fill([32, 32, 3], 100.0)
+    kept = photometric(flat, tf.constant([1, 2], tf.int64), contrast_jitter=0.3,
+                       saturation_jitter=0.3, blur_p=1.0, blur_sigma=1.5, occlusion_p=0.0,
+                       occlusion_size=0.4).numpy()
+    # contrast and saturation scale about the mean and the grey; the blur's taps sum to one
+    # (the zero padding darkens the border only)
+    np.testing.assert_allclose(kept[4:-4, 4:-4], 100.0, atol=1e-3)
+    for seed in range(4):
+        out = photometric(flat, tf.constant([seed, 7], tf.int64), contrast_jitter=0.0,
+                          saturation_jitter=0.0, blur_p=0.0, blur_sigma=1.5, occlusion_p=1.0,
+                          occlusion_size=0.4).numpy()
+        changed = np.any(out != 100.0, axis=-1)
+        rows, cols = np.flatnonzero(changed.any(1)), np.flatnonzero(changed.any(0))
+        if not changed.any():
+            continue  # a patch narrower than half a pixel
+        assert changed[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].all()  # one rectangle
+        assert len(rows) <= 0.4 * 32 + 1 and len(cols) <= 0.4 * 32 + 1
+        assert len(np.unique(out[changed], axis=0)) == 1  # of one colour
 
 def test_a_mirrored_crop_is_the_flipped_image_and_its_targets_the_flipped_targets(tmp_path):
     data = synthetic_faces(tmp_path, count=1)
