@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from common.cli import command_line
+from common.files import write_json
 from common.paths import REPO_ROOT
-from common.runs import write_json
 
 
 def record_benchmark(name: str, summary: str, figures: dict, command: str | None = None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from common.data import ENV_VAR
 from common.errors import UserError
-from common.runs import declare_harmless
+from common.identity import declare_harmless
 
 _parsers: list[argparse.ArgumentParser] = []  # the last one is the running script's
 
@@ -180,7 +180,9 @@ def train_or_report(config: dict, run) -> None:
     """The main of every train.py: a run already complete with the same settings is reported
     (where, and its metrics) without training again; a folder holding a run with other settings
     is refused, naming the way out (``--out``) first; else ``run(config)`` and its metrics."""
-    from common.runs import config_differences, read_json, run_state
+    from common.files import read_json
+    from common.identity import config_differences
+    from common.runs import run_state
 
     out = config["out"]
     state = "new" if config.get("overwrite") else run_state(out, config)

@@ -24,17 +24,10 @@ import pandas as pd
 import tensorflow as tf
 
 from common.errors import UserError
+from common.files import atomic_path, check_free_space, read_json, write_csv, write_json, write_text
 from common.plotting import plot_training_curves
-from common.runs import (
-    atomic_path,
-    check_free_space,
-    finish_run,
-    model_bytes,
-    read_json,
-    write_csv,
-    write_json,
-    write_text,
-)
+from common.runs import finish_run
+from common.saved_models import model_bytes
 
 BACKUP = "backup"
 # Counters of Keras callbacks that decide what happens next (EarlyStopping, ReduceLROnPlateau).

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from common.data import sha256_of
 from common.errors import UserError
-from common.runs import LOCK_FILE, check_writable_folder, lock_run_folder, write_json
+from common.files import write_json
+from common.runs import LOCK_FILE, check_writable_folder, lock_run_folder
 
 MANIFEST = ".written-by.json"
 # Left by this project's own atomic writes and write probes; never a user's file.

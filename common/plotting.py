@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from common.runs import atomic_path  # noqa: E402
+from common.files import atomic_path  # noqa: E402
 
 # Okabe and Ito's colour-blind-safe palette (no red beside green), and a grey: one order
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from common.files import write_text
 from common.paths import REPO_ROOT
-from common.runs import write_text
 
 RESULTS = REPO_ROOT / "results"
 README = REPO_ROOT / "README.md"

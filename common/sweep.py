@@ -21,7 +21,9 @@ import pandas as pd
 from common.cli import number_in, positive_int
 from common.configs import out_of, record, with_changes
 from common.errors import UserError, describe_error
-from common.runs import METRICS_FILE, declare_harmless, read_json, refuse_different, run_state
+from common.files import read_json
+from common.identity import declare_harmless
+from common.runs import METRICS_FILE, refuse_different, run_state
 
 BACKENDS = ("local", "ray")
 

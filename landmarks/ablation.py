@@ -92,7 +92,7 @@ def row_config(args, row: int):
 def scored(run: LandmarkRun, data_dir, *, flip: bool, boxes: str) -> dict:
     """The run's validation metrics with or without the flip test, true or detector boxes,
     computed once and kept in the run folder (``LandmarkRun.result_path``)."""
-    from common.runs import write_json
+    from common.files import write_json
     from landmarks.run import result_name
     from landmarks.scoring import score_faces
 
@@ -108,7 +108,7 @@ def scored(run: LandmarkRun, data_dir, *, flip: bool, boxes: str) -> dict:
 
 
 def scores(run_dir: Path, data_dir) -> dict:
-    from common.runs import read_json
+    from common.files import read_json
 
     run = LandmarkRun.open(run_dir)
     result = {}
@@ -127,7 +127,8 @@ def main(argv=None) -> None:
     import pandas as pd
 
     from common.configs import record
-    from common.runs import run_state, write_csv, write_text
+    from common.files import write_csv, write_text
+    from common.runs import run_state
     from common.sweep import raise_if_failed, run_configs, sweep_kwargs
     from landmarks.training import train
 

@@ -49,7 +49,7 @@ def first_stage_dir(value: str) -> Path:
 
 def alignment_shape(first_dir: Path) -> np.ndarray:
     """The first run's mean shape [K, 2] (crop units): what a second stage aligns to."""
-    from common.runs import read_json
+    from common.files import read_json
 
     return np.asarray(read_json(Path(first_dir) / "mean_shape.json")["points"], np.float64)
 
@@ -60,7 +60,7 @@ def open_first_stage(config, train_paths: list[str]) -> Cascade:
     same faces ``train_paths`` (split.json's: a face the first stage learnt is no validation
     face of the second)."""
     from common.errors import ParameterError
-    from common.runs import read_json
+    from common.files import read_json
     from landmarks.inference import Predictor, read_landmark_config
 
     first_dir = first_stage_dir(config.first_stage)

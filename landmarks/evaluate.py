@@ -54,7 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
 
-    from common.runs import check_writable_folder, write_json
+    from common.files import write_json
+    from common.runs import check_writable_folder
     from landmarks.datasets import read_dataset, select_points
     from landmarks.run import LandmarkRun, result_name
     from landmarks.scoring import score_faces, write_figures

@@ -64,7 +64,8 @@ def export_savedmodel(model, folder: Path, flip_permutation=None) -> Path:
     import keras
     import tensorflow as tf
 
-    from common.runs import check_free_space, model_bytes
+    from common.files import check_free_space
+    from common.saved_models import model_bytes
 
     size = int(model.input_shape[1])
     archive = keras.export.ExportArchive()
@@ -93,12 +94,13 @@ def export_tflite(model, path: Path, flip_permutation=None) -> Path:
 
     import tensorflow as tf
 
-    from common.runs import atomic_path
+    from common.files import atomic_path, check_free_space
 
     with tempfile.TemporaryDirectory() as scratch:
         saved = export_savedmodel(model, Path(scratch) / "savedmodel", flip_permutation)
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=["serve"])
         flat = converter.convert()
+    check_free_space(path.parent, 2 * len(flat), "writing the TFLite file")
     atomic_path(path, lambda tmp: tmp.write_bytes(flat))
     return path
 

@@ -95,7 +95,7 @@ def read_pts(path: Path, num_points: int = IBUG_POINTS) -> np.ndarray:
 def write_pts(path, points: np.ndarray) -> None:
     """The 300-W format: ``version: 1``, ``n_points: K``, ``{``, K lines ``x y``, ``}``, of
     continuous-pixel points (written 1-based, as 300-W's own files)."""
-    from common.runs import write_text
+    from common.files import write_text
 
     body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in to_file_convention(points, PTS_ORIGIN))
     write_text(path, f"version: 1\nn_points: {len(points)}\n{{\n{body}\n}}\n")

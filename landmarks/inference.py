@@ -108,7 +108,7 @@ class Predictor:
     def from_run_alone(cls, run_dir, config: dict, *, flip_test: bool | None = None,
                        **kwargs) -> Predictor:
         """The run's own model, without a first stage."""
-        from common.runs import read_json
+        from common.files import read_json
         from landmarks.datasets import point_spec
 
         run_dir = Path(run_dir)

@@ -153,7 +153,7 @@ def load_weights(model, path: Path) -> None:
     """Load an ``.npz`` of ``keras_arrays`` into ``model``, its sha256 (``<path>.sha256``,
     which must exist) checked first."""
     from common.data import sha256_of
-    from common.runs import recorded_sha256
+    from common.saved_models import recorded_sha256
 
     if not path.is_file():
         raise UserError(f"the ImageNet weights {path} are missing: restore them from the "

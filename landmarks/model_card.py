@@ -27,8 +27,9 @@ SOURCES = {"ibug68": "300-W's {subsets} crops (300-W / AFW / Helen / LFPW: resea
 def card(run_dir: Path) -> str:
     from common.data import sha256_of
     from common.errors import UserError
+    from common.files import read_json
     from common.paths import shown
-    from common.runs import check_model_hash, read_json
+    from common.saved_models import check_model_hash
     from landmarks.run import LandmarkRun, result_name
 
     run = LandmarkRun.open(run_dir)
@@ -156,7 +157,7 @@ def main(argv=None) -> None:
     p = new_parser(__doc__)
     p.add_argument("run", help="a landmark run folder (evaluated with --boxes detector too)")
     args = p.parse_args(argv)
-    from common.runs import write_text
+    from common.files import write_text
 
     run_dir = Path(args.run)
     write_text(run_dir / "MODEL_CARD.md", card(run_dir))

@@ -126,8 +126,8 @@ def main(argv=None) -> None:
     import numpy as np
     import pandas as pd
 
+    from common.files import write_csv
     from common.outputs import OutputFolder
-    from common.runs import write_csv
     from landmarks.formats import read_image, write_pts
     from landmarks.run import LandmarkRun
 

@@ -48,7 +48,7 @@ class LandmarkRun:
         return cls(path, read_landmark_config(path))
 
     def _json(self, name: str, *, why: str):
-        from common.runs import read_json
+        from common.files import read_json
 
         file = self.path / name
         if not file.exists():
@@ -66,7 +66,7 @@ class LandmarkRun:
     def box_mapping(self) -> dict | None:
         """The detector → crop box mapping the run uses (a second stage: its first stage's);
         None for a run trained without a detector."""
-        from common.runs import read_json
+        from common.files import read_json
 
         if self.config.get("first_stage"):
             from landmarks.cascade import first_stage_dir
@@ -117,7 +117,7 @@ class LandmarkRun:
     def result(self, split: str = "val", *, flip: bool | None = None,
                boxes: str = "truth") -> dict | None:
         """A kept evaluation's metrics (prefixed by its ``result_name``), None if not scored."""
-        from common.runs import read_json
+        from common.files import read_json
 
         path = self.result_path(split, flip=flip, boxes=boxes)
         return read_json(path) if path.exists() else None

@@ -9,8 +9,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from common.files import write_json
 from common.plotting import save_figure
-from common.runs import write_json
 from landmarks import metrics
 from landmarks.pipeline import (
     CropCache,

@@ -34,7 +34,7 @@ from common.cli import (
     positive_int,
     run_cli,
 )
-from common.runs import read_json, write_csv, write_text
+from common.files import read_json, write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed
 from landmarks.config import CPU, with_backbone
 from landmarks.datasets import DATASETS

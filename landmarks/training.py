@@ -14,7 +14,8 @@ from pathlib import Path
 
 from common.configs import record
 from common.errors import UserError
-from common.runs import start_run, write_json
+from common.files import write_json
+from common.runs import start_run
 from landmarks.config import LandmarkConfig
 
 

@@ -25,7 +25,7 @@ from common.cli import (
     positive_int,
     run_cli,
 )
-from common.runs import write_csv, write_text
+from common.files import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from phone_price.config import PhoneConfig
 from phone_price.data import load_labeled, split_indices
@@ -101,7 +101,7 @@ def baseline_rows(args, normalizations) -> pd.DataFrame:
     was fitted on, so a rerun on the same data is a skip; the fitting shows its progress."""
     import sys
 
-    from common.runs import read_kept, write_json
+    from common.files import read_kept, write_json
     from phone_price.baselines import BASELINES, fit_baseline
     from phone_price.metrics import scores
 

@@ -16,14 +16,8 @@ import numpy as np
 
 from common.cli import add_data_dir_flag, new_parser, print_metrics, run_cli
 from common.errors import UserError
-from common.runs import (
-    check_writable_folder,
-    read_json,
-    read_run_config,
-    write_csv,
-    write_json,
-    write_text,
-)
+from common.files import read_json, write_csv, write_json, write_text
+from common.runs import check_writable_folder, read_run_config
 from phone_price.data import CLASSES, FEATURES, ID, LABEL, load_labeled, read_phone_csv
 from phone_price.normalization import apply_normalization, load_normalization
 

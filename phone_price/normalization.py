@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.runs import read_json, write_json
+from common.files import read_json, write_json
 from common.validation import check_choice
 
 MODES = ("global", "per-feature", "none")

@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 
 from common.configs import record
-from common.runs import finish_run, start_run, write_json
+from common.files import write_json
+from common.runs import finish_run, start_run
 from phone_price.config import PhoneConfig
 from phone_price.data import load_labeled, split_indices
 from phone_price.normalization import apply_normalization, fit_normalization, save_normalization

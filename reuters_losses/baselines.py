@@ -23,7 +23,7 @@ from common.cli import (
     number_in,
     run_cli,
 )
-from common.runs import write_csv, write_text
+from common.files import write_csv, write_text
 from common.sweep import aggregate, mean_std
 from reuters_losses.data import NUM_CLASSES, load_wires, validation_rows, vectorize
 
@@ -89,7 +89,7 @@ def run(args) -> pd.DataFrame:
     read); the fitting shows its progress."""
     import sys
 
-    from common.runs import read_kept, write_json
+    from common.files import read_kept, write_json
 
     kept = {seed: Path(args.out) / "seeds" / f"seed{seed}.json" for seed in args.seeds}
     rows = {seed: read_kept(path, seed_identity(args, seed)) for seed, path in kept.items()}

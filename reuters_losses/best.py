@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
-from common.runs import write_csv, write_text
+from common.files import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from reuters_losses.config import ReutersConfig
 

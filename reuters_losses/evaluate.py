@@ -19,12 +19,8 @@ from common.cli import (
     print_metrics,
     run_cli,
 )
-from common.runs import (
-    check_writable_folder,
-    read_run_config,
-    write_json,
-    write_text,
-)
+from common.files import write_json, write_text
+from common.runs import check_writable_folder, read_run_config
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
 from common.configs import from_flags
-from common.runs import write_csv, write_text
+from common.files import write_csv, write_text
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed, run_grid
 from reuters_losses.config import RESULTS, ReutersConfig
 from reuters_losses.flags import add_training_flags

@@ -10,7 +10,8 @@ import pytest
 
 from common.data import data_root, fetch
 from common.errors import UserError
-from common.runs import finish_run, is_complete, write_json
+from common.files import write_json
+from common.runs import finish_run, is_complete
 from common.sweep import aggregate, mean_std
 from phone_price.normalization import apply_normalization, fit_normalization
 
@@ -86,7 +87,7 @@ def test_normalization_modes():
 
 
 def test_write_json_is_atomic_and_metrics_mark_completion(tmp_path):
-    from common.runs import atomic_path
+    from common.files import atomic_path
 
     write_json(tmp_path / "a.json", {"x": np.float32(1.5)})
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
@@ -117,7 +118,7 @@ def test_aggregate_mean_and_sample_std():
 
 
 def test_saved_model_path_names_the_trainer(tmp_path):
-    from common.runs import saved_model_path
+    from common.saved_models import saved_model_path
 
     with pytest.raises(UserError, match="has no model.keras; train first with x/train.py"):
         saved_model_path(tmp_path, "x/train.py")

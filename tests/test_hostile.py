@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from common.errors import UserError
-from common.runs import config_differences, start_run
+from common.identity import config_differences
+from common.runs import start_run
 from phone_price.data import FEATURES, read_phone_csv
 
 

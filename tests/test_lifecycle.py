@@ -11,14 +11,9 @@ import pytest
 
 from common import lifecycle
 from common.errors import UserError
-from common.runs import (
-    config_differences,
-    finish_run,
-    read_json,
-    run_state,
-    start_run,
-    write_json,
-)
+from common.files import read_json, write_json
+from common.identity import config_differences
+from common.runs import finish_run, run_state, start_run
 
 X = np.random.default_rng(0).normal(size=(96, 6)).astype(np.float32)
 Y = keras.utils.to_categorical((X[:, 0] + X[:, 1] > 0).astype(int), 2)

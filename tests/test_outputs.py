@@ -241,3 +241,34 @@ def test_a_savedmodel_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, 
     with pytest.raises(UserError, match="is not a SavedModel"):
         export_savedmodel(model, tmp_path / "savedmodel")
     assert (tmp_path / "savedmodel" / "notes.txt").read_text() == "mine"
+
+
+def test_a_tflite_file_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+    import pathlib
+
+    import keras
+
+    from landmarks.export import export_tflite
+
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(inputs)))
+
+    def full(self, data):  # the disk fills while the converted file is written
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", full)
+    with pytest.raises(UserError, match=r"is full: model.tflite was not written; free some"):
+        export_tflite(model, tmp_path / "model.tflite")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    import collections
+    import shutil
+
+    usage, real = collections.namedtuple("usage", "total used free"), shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage",  # the output's disk is known to be too small
+                        lambda path: usage(10**9, 10**9, 10) if str(path).startswith(
+                            str(tmp_path)) else real(path))
+    with pytest.raises(UserError, match="writing the TFLite file needs about"):
+        export_tflite(model, tmp_path / "model.tflite")
+    assert list(tmp_path.iterdir()) == []

@@ -41,7 +41,7 @@ def test_the_shipped_model_is_inference_only_small_and_matches_its_sha256():
 
 @pytest.mark.slow
 def test_the_shipped_model_reproduces_its_validation_nme(data_dir):
-    from common.runs import read_json
+    from common.files import read_json
     from landmarks.pipeline import cache_crops
     from landmarks.run import LandmarkRun
     from landmarks.scoring import predict_points, score_points
