@@ -124,3 +124,42 @@ def test_evaluate_refuses_subsets_for_a_data_set_without_folders(tmp_path):
     (run / "mean_shape.json").write_text(json.dumps({"points": [[0.5, 0.5]] * 76}))
     with pytest.raises(UserError, match="--subsets names ibug68 folders, but muct"):
         evaluate.main([str(run), "--subsets", "afw"])
+
+
+# ------------------------------------------------ B64: a bad weights file leaves no run folder
+def test_a_missing_or_broken_weights_file_is_refused_before_the_run_folder_exists(tmp_path,
+                                                                                  data_dir):
+    from dataclasses import replace
+
+    from landmarks.config import CPU
+    from landmarks.training import train
+
+    broken = tmp_path / "broken.weights.h5"
+    broken.write_bytes(b"not hdf5")
+    base = replace(CPU, subsets="afw", backbone="small_cnn", weights="none", image_size=32,
+                   epochs=1, quiet=True, data_dir=str(data_dir))
+    for weights, message in ((tmp_path / "missing.h5", "not found"),
+                             (broken, "cannot be loaded")):
+        with pytest.raises(UserError, match=message) as error:
+            train(replace(base, weights=str(weights)), out=tmp_path / "run")
+        assert error.value.param == "weights" or "weights" in str(error.value)
+        assert not (tmp_path / "run").exists()
+
+
+# ------------------------------- N11 / N13: the model card computes what it certifies
+def test_the_model_card_computes_the_hash_and_reads_every_figure_from_its_run(tmp_path):
+    from common.data import sha256_of
+    from landmarks.model_card import card
+
+    run = tmp_path / "run"
+    shutil.copytree(SHIPPED, run, ignore=shutil.ignore_patterns("*.png", "MODEL_CARD.md"))
+    (run / "model.keras.sha256").unlink()
+    split = json.loads((run / "split.json").read_text())
+    split["train"] = split["train"][:100]
+    (run / "split.json").write_text(json.dumps(split))
+    text = card(run)
+    assert sha256_of(run / "model.keras") in text and "a model that is not shipped" in text
+    assert "100 training" in text and f"{len(split['val'])} validation" in text
+    (run / "model.keras.sha256").write_text(f"{'0' * 64}  model.keras\n")
+    with pytest.raises(UserError, match="does not match its model.keras.sha256"):
+        card(run)

@@ -97,3 +97,35 @@ def test_a_normal_command_prints_nothing_on_stderr_that_is_not_ours(tmp_path, da
     assert not noise, noise
     assert "epoch 1/1" in done.stdout  # not a terminal: plain lines, no carriage returns
     assert "\r" not in done.stdout and "\x1b[" not in done.stdout
+
+
+def git_status(*paths) -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", *paths],
+                          cwd=REPO, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.slow
+def test_the_readmes_scoring_commands_run_verbatim_leave_the_clone_as_it_was(data_dir):
+    """Phone and Reuters evaluate, as the README gives them (into the committed run folders);
+    the landmark tools' default outputs (the longer commands, run above into a test folder) are
+    where git ignores them."""
+    from landmarks import predict
+
+    env = {**os.environ, "EXPERIMENTS_DATA_DIR": str(data_dir)}
+    cheap = [c for c in readme_commands()
+             if c.startswith(("python phone_price/evaluate.py", "python reuters_losses/evaluate"))]
+    assert len(cheap) == 3
+    before = git_status("results")
+    for command in cheap:
+        argv = shlex.split(command.replace("$EXPERIMENTS_DATA_DIR", str(data_dir)))
+        done = subprocess.run([sys.executable, *argv[1:]], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{command}\n{done.stderr[-2000:]}"
+    assert git_status("results") == before
+    run = "results/landmarks/ibug68-mobilenetv2-128px"
+    defaults = [f"{run}/evaluate/nme_val.json", f"{run}/export/model.tflite",
+                f"{run}/export/savedmodel/saved_model.pb",
+                f"{predict.DEFAULT_OUT.relative_to(REPO)}/134212_1.pts"]
+    ignored = subprocess.run(["git", "check-ignore", *defaults], cwd=REPO, capture_output=True,
+                             text=True).stdout.split()
+    assert ignored == defaults
