@@ -105,27 +105,43 @@ def build_backbone(name: str, image_size: int, *, weights: str | None, width: in
     if pyramid:
         raise ParameterError("heatmap_stride", f"heatmap stride 4 needs the small_cnn or "
                                                f"mobilenetv2 backbone, not {name}")
-    if weights == "imagenet":
-        fetch_backbone_weights(name, weights)  # Keras then loads its cached copy
+    if weights == "imagenet":  # the checked file by path: Keras would hash it once more
+        weights = fetch_backbone_weights(name, weights)
     return keras.applications.ResNet50(include_top=False, weights=weights,
                                        input_shape=shape), "caffe"
 
 
-def fetch_backbone_weights(name: str, weights: str | None) -> None:
+def fetch_backbone_weights(name: str, weights: str | None) -> str | None:
     """Make sure a backbone's pretrained weights are at hand, before any long work: ResNet50's
-    ImageNet file is downloaded into Keras' cache (checksum-checked) if it is not there yet;
-    the other backbones' weights ship with the package or are files checked elsewhere."""
+    ImageNet file is downloaded into Keras' cache (checksum-checked) if it is not there yet,
+    and its path returned; the other backbones' weights ship with the package or are files
+    checked elsewhere (None). A file checked once in this process is not hashed again."""
     if name != "resnet50" or weights != "imagenet":
-        return
+        return None
+    if RESNET50_NOTOP in _checked:
+        path, stamp = _checked[RESNET50_NOTOP]
+        if Path(path).is_file() and _stamp(Path(path)) == stamp:
+            return path
     try:
-        keras.utils.get_file(RESNET50_NOTOP, RESNET50_NOTOP_URL, cache_subdir="models",
-                             file_hash=RESNET50_NOTOP_MD5)
+        path = keras.utils.get_file(RESNET50_NOTOP, RESNET50_NOTOP_URL, cache_subdir="models",
+                                    file_hash=RESNET50_NOTOP_MD5)
     except Exception as exc:  # Keras raises bare Exception on a failed download
         reason = str(exc).splitlines()[0]
         raise UserError(
             f"ImageNet weights for {name} could not be downloaded ({reason}); "
             f"put {RESNET50_NOTOP} in ~/.keras/models/ or use weights none", param="weights"
         ) from exc
+    _checked[RESNET50_NOTOP] = path, _stamp(Path(path))
+    return path
+
+
+_checked: dict[str, tuple] = {}  # file name → (path, stamp) of those verified in this process
+
+
+def _stamp(path: Path) -> tuple:
+    """What would tell that a checked file was replaced since: its size and change time."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def build_model(

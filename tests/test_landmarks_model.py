@@ -237,3 +237,25 @@ def test_the_ablations_preset_row_is_the_cpu_preset_and_each_row_adds_one_lever(
     assert rows[7]["weights"] == f"{ablation.PRESET_DIR}/model.keras"
     assert chosen["backbone"] == "mobilenetv2" and chosen["weights"] == "imagenet"
     assert rows[ablation.PRESET_ROW]["subsets"] == "afw,helen_train,lfpw_train"
+
+
+def test_the_imagenet_file_is_hashed_once_per_process_until_it_changes(tmp_path, monkeypatch):
+    import landmarks.model as model
+
+    weights = tmp_path / RESNET50_NOTOP
+    weights.write_bytes(b"checked")
+    calls = []
+
+    def get_file(*args, **kwargs):  # Keras' download-and-md5 step
+        calls.append(kwargs.get("file_hash"))
+        return str(weights)
+
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    monkeypatch.setattr(model, "_checked", {})
+    assert model.fetch_backbone_weights("resnet50", "imagenet") == str(weights)
+    assert model.fetch_backbone_weights("resnet50", "imagenet") == str(weights)
+    assert calls == [model.RESNET50_NOTOP_MD5]
+    weights.write_bytes(b"replaced since")
+    model.fetch_backbone_weights("resnet50", "imagenet")
+    assert len(calls) == 2
+    assert model.fetch_backbone_weights("mobilenetv2", "imagenet") is None
