@@ -101,56 +101,100 @@ def mean_histories(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return curves
 
 
-def plot_accuracy(curves: dict, majority: float, path) -> None:
+def figure_context(runs: pd.DataFrame) -> str:
+    """What every figure of a sweep says under its title: optimizer, epochs, protocol, seeds."""
+    first = runs.iloc[0]
+    seeds = sorted(runs["seed"].unique())
+    shown = f"seed {seeds[0]}" if len(seeds) == 1 else f"mean of {len(seeds)} seeds"
+    split = ("validation = Keras' test wires (homework protocol, leaky)"
+             if first["protocol"] == "homework" else
+             "validation = 10% of the training wires (honest protocol)")
+    return f"{first['optimizer']}, {int(first['epochs'])} epochs, {shown}; {split}"
+
+
+def pair_colours(curves: dict) -> dict:
+    """One colour-blind-safe colour per pair, the same in every figure of a sweep."""
+    from common.plotting import PALETTE
+
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(curves)}
+
+
+def whole_epochs(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def outside_legend(ax) -> None:
+    """The legend right of the axes, where it covers no curve."""
+    whole_epochs(ax)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+
+
+def plot_accuracy(curves: dict, majority: float, path, context: str) -> None:
     import matplotlib.pyplot as plt
 
     from common.plotting import save_figure
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, (name, h) in enumerate(curves.items()):
-        color = f"C{i}"
-        ax.plot(h.index + 1, h["val_accuracy"], color=color, label=name)
-        ax.plot(h.index + 1, h["accuracy"], "--", color=color, alpha=0.6)
-    ax.axhline(majority, color="black", lw=0.8, ls=":", label="majority class")
-    ax.set(xlabel="epoch", ylabel="categorical accuracy",
-           title="validation accuracy (solid), training accuracy (dashed)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    save_figure(fig, path)
-
-
-def plot_losses(curves: dict, path) -> None:
-    import matplotlib.pyplot as plt
-
-    from common.plotting import save_figure
-
-    fig, axes = plt.subplots(1, len(curves), figsize=(3.6 * len(curves), 3.2), squeeze=False,
-                             layout="constrained")  # each panel's own scale: room for its ticks
-    for ax, (name, h) in zip(axes[0], curves.items()):
-        ax.tick_params(labelsize=7)
-        ax.plot(h.index + 1, h["loss"], label="train")
-        ax.plot(h.index + 1, h["val_loss"], "--", label="validation")
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("loss (own scale per pair)")
-    axes[0][0].legend(fontsize=8)
-    save_figure(fig, path)
-
-
-def plot_gradient_norms(curves: dict, path) -> None:
-    import matplotlib.pyplot as plt
-
-    from common.plotting import save_figure
-
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    colours = pair_colours(curves)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     for name, h in curves.items():
-        ax.plot(h.index + 1, h["grad_norm"], label=name)
+        ax.plot(h.index + 1, h["val_accuracy"], color=colours[name], label=name)
+        ax.plot(h.index + 1, h["accuracy"], "--", color=colours[name], alpha=0.6)
+    ax.axhline(majority, color="black", lw=0.8, ls=":", label="majority class (test wires)")
+    ax.set(xlabel="epoch", ylabel="categorical accuracy")
+    ax.set_title(f"validation accuracy (solid), training accuracy (dashed)\n{context}",
+                 fontsize=10)
+    ax.grid(alpha=0.3)
+    outside_legend(ax)
+    save_figure(fig, path)
+
+
+def plot_losses(curves: dict, path, context: str) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
+
+    from common.plotting import save_figure
+
+    columns = min(3, len(curves))
+    rows = -(-len(curves) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.8 * columns, 3.0 * rows), squeeze=False,
+                             layout="constrained")  # each panel's own scale: room for its ticks
+    for ax, (name, h) in zip(axes.flat, curves.items()):
+        ax.tick_params(labelsize=8)
+        ax.plot(h.index + 1, h["loss"], color="#0072B2", label="training")
+        ax.plot(h.index + 1, h["val_loss"], "--", color="#E69F00", label="validation")
+        formatter = ScalarFormatter(useOffset=False)  # no "1e-6 + 2.127e-2" corner label
+        formatter.set_scientific(False)
+        ax.yaxis.set_major_formatter(formatter)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        whole_epochs(ax)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(curves):]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel("loss (own scale per pair)", fontsize=8)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"training and validation loss per pair\n{context}", fontsize=10)
+    save_figure(fig, path)
+
+
+def plot_gradient_norms(curves: dict, path, context: str) -> None:
+    import matplotlib.pyplot as plt
+
+    from common.plotting import save_figure
+
+    colours = pair_colours(curves)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for name, h in curves.items():
+        ax.plot(h.index + 1, h["grad_norm"], color=colours[name], label=name)
     ax.set_yscale("log")
-    ax.set(xlabel="epoch", ylabel="‖∂loss/∂W_out‖₂ (log scale)",
-           title="gradient norm at the output kernel, fixed batch of 512 training wires")
+    ax.set(xlabel="epoch", ylabel="‖∂loss/∂W_out‖₂ (log scale)")
+    ax.set_title("gradient norm at the output kernel, fixed batch of 512 training wires\n"
+                 f"{context}", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    outside_legend(ax)
     save_figure(fig, path)
 
 
@@ -205,9 +249,10 @@ def main(argv=None) -> None:
     out = Path(args.out)
     curves = mean_histories(runs)
     majority = majority_baseline(data["labels_train"], data["labels_test"])
-    plot_accuracy(curves, majority[1], out / "val_accuracy.png")
-    plot_losses(curves, out / "loss.png")
-    plot_gradient_norms(curves, out / "grad_norm.png")
+    context = figure_context(runs)
+    plot_accuracy(curves, majority[1], out / "val_accuracy.png", context)
+    plot_losses(curves, out / "loss.png", context)
+    plot_gradient_norms(curves, out / "grad_norm.png", context)
     summarize(runs, majority, out, command_line("reuters_losses/sweep.py", argv))
     raise_if_failed(failures, len(grid))
 

@@ -238,3 +238,17 @@ def test_baselines_keep_each_seed_and_a_rerun_reads_no_wires(tmp_path, data_dir,
     assert "baselines [" not in capsys.readouterr().err
     with pytest.raises(AssertionError, match="again"):  # other settings are fitted anew
         baselines.main(argv[:-1] + [str(tmp_path)] + ["--val-fraction", "0.2"])
+
+
+def test_every_sweep_figure_names_its_optimizer_epochs_seeds_and_what_validation_is():
+    import pandas as pd
+
+    from reuters_losses.sweep import figure_context
+
+    homework = pd.DataFrame({"optimizer": ["sgd"] * 2, "epochs": [20] * 2, "seed": [0, 0],
+                             "protocol": ["homework"] * 2})
+    assert figure_context(homework) == ("sgd, 20 epochs, seed 0; validation = Keras' test "
+                                        "wires (homework protocol, leaky)")
+    honest = homework.assign(protocol="honest", seed=[0, 1], optimizer="adam")
+    assert figure_context(honest).startswith("adam, 20 epochs, mean of 2 seeds; validation = "
+                                             "10% of the training wires")
