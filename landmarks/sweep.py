@@ -35,6 +35,7 @@ from common.cli import (
     run_cli,
 )
 from common.files import read_json, write_csv, write_text
+from common.paths import shown
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed
 from landmarks.config import CPU, with_backbone
 from landmarks.datasets import DATASETS
@@ -71,6 +72,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="learning-rate schedule of every run (see train.py)")
     add_sweep_flags(p)
     p.add_argument("--out", default="results/landmarks/comparison", help="sweep folder")
+    p.add_argument("--figures-only", action="store_true",
+                   help="train nothing: redraw nme.png and ced.png from --out's summary.csv and "
+                        "run folders (the committed comparison predates the current training "
+                        "code, so a plain rerun would train every run again)")
     args = p.parse_args(argv)
     if "losses" in args.groups and not set(args.heads) & set(DENSE_HEADS):
         p.error("argument --heads: the losses group compares losses on the best Dense head; "
@@ -139,26 +144,51 @@ def pooled_nme(runs: pd.DataFrame) -> dict[str, np.ndarray]:
     return curves
 
 
+GROUP_TITLES = {"heads": "heads, masked Euclidean loss", "losses": "losses",
+                "five": "5 points (eye centres, nose, mouth corners)"}
+HEAD_ORDER = ("soft-argmax", "linear-pixels", "sigmoid", "linear", "tanh")
+LOSS_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)))
+
+
+def head_colour(head: str) -> str:
+    """One colour per head in every panel of both figures."""
+    from common.plotting import PALETTE
+
+    return PALETTE[HEAD_ORDER.index(head) if head in HEAD_ORDER else len(HEAD_ORDER)]
+
+
+def panel_title(group: str, table: pd.DataFrame) -> str:
+    seeds = sorted(set(table["seeds"].astype(int)))
+    count = f"{seeds[0]} seeds" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]} seeds"
+    return f"{GROUP_TITLES.get(group, group)}\n{int(table['points'].iloc[0])} points, {count}"
+
+
+def nme_label(points: int) -> str:
+    return ("validation NME, % of the eye-centre distance" if points == 5 else
+            "validation NME, % of the inter-ocular distance")
+
+
 def plot_nme(tables: dict[str, pd.DataFrame], path) -> None:
     import matplotlib.pyplot as plt
 
     from common.plotting import save_figure
 
-    fig, axes = plt.subplots(1, len(tables), squeeze=False,
-                             figsize=(sum(max(2.5, 0.6 * len(t)) for t in tables.values()), 3.8),
+    fig, axes = plt.subplots(1, len(tables), squeeze=False, layout="constrained",
+                             figsize=(sum(max(3.0, 0.6 * len(t)) for t in tables.values()), 4.4),
                              width_ratios=[len(t) for t in tables.values()])
     for ax, (group, table) in zip(axes[0], tables.items()):
         positions = np.arange(len(table))
         ax.bar(positions, 100 * table["val_nme"], yerr=100 * table["val_nme_std"], capsize=3,
-               label="model (mean ± std over seeds)")
+               color=[head_colour(h) for h in table["head"]], label="model, mean ± std")
         ax.plot(positions, 100 * table["val_mean_shape_nme"], "k_", markersize=14,
-                label="mean shape")
+                label="mean training face")
         ax.set_xticks(positions, table["head"] + " + " + table["loss"], rotation=60, ha="right",
                       fontsize=7)
-        ax.set_title(f"{group} ({table['points'].iloc[0]} points)", fontsize=9)
+        ax.set_title(panel_title(group, table), fontsize=9)
+        ax.set_ylabel(nme_label(int(table["points"].iloc[0])), fontsize=8)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].set_ylabel("validation NME (%)")
-    axes[0][0].legend(fontsize=7)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncols=2)
     save_figure(fig, path)
 
 
@@ -168,15 +198,36 @@ def plot_ced(runs: dict[str, pd.DataFrame], path, limit: float = 0.15) -> None:
     from common.plotting import save_figure
     from landmarks.metrics import ced_curve
 
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.4 * len(runs), 4.4), squeeze=False,
+                             layout="constrained")
     for ax, (group, frame) in zip(axes[0], runs.items()):
+        losses = list(dict.fromkeys(frame["loss"]))
         for label, nme in pooled_nme(frame).items():
-            ax.plot(*ced_curve(nme, limit), label=label, lw=1)
-        ax.set(xlabel="NME", title=group, ylim=(0, 1))
+            head, loss = label.split(" + ")
+            x, fraction = ced_curve(nme, limit)
+            ax.plot(100 * x, fraction, label=label, lw=1.2, color=head_colour(head),
+                    ls=LOSS_STYLES[losses.index(loss) % len(LOSS_STYLES)])
+        table = frame.groupby(KEY, sort=False).size().rename("seeds").reset_index()
+        ax.set_title(panel_title(group, table), fontsize=9)
+        ax.set(xlabel=nme_label(int(frame["points"].iloc[0])).replace("validation ", ""),
+               ylim=(0, 1), xlim=(0, 100 * limit))
+        ax.xaxis.label.set_size(8)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
-    axes[0][0].set_ylabel("fraction of validation faces")
+        ax.legend(fontsize=6, loc="lower right")
+    axes[0][0].set_ylabel("share of validation faces (all seeds) at or below")
     save_figure(fig, path)
+
+
+def committed_runs(tables: dict[str, pd.DataFrame], args) -> dict[str, pd.DataFrame]:
+    """The run folders behind each row of a summary (its seeds as the sweep named them)."""
+    runs = {}
+    for group, table in tables.items():
+        seeds = args.seeds if group == "heads" else args.other_seeds
+        rows = [{"points": int(r.points), "head": r.head, "loss": r.loss,
+                 "run_dir": str(Path(args.out) / f"{int(r.points)}pt-{r.head}-{r.loss}-seed{s}")}
+                for r in table.itertuples() for s in seeds[:int(r.seeds)]]
+        runs[group] = pd.DataFrame(rows)
+    return runs
 
 
 def summary_text(tables: dict[str, pd.DataFrame], *, dense: str | None, command: str,
@@ -203,8 +254,21 @@ def summary_text(tables: dict[str, pd.DataFrame], *, dense: str | None, command:
     return "\n".join(parts)
 
 
+def redraw(args) -> None:
+    """The two figures again from the committed summary.csv and run folders: nothing trained."""
+    out = Path(args.out)
+    summary = pd.read_csv(out / "summary.csv")
+    tables = {group: table.drop(columns="group").reset_index(drop=True)
+              for group, table in summary.groupby("group", sort=False)}
+    plot_nme(tables, out / "nme.png")
+    plot_ced(committed_runs(tables, args), out / "ced.png")
+    print(f"redrew {shown(out / 'nme.png')} and {shown(out / 'ced.png')}")
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.figures_only:
+        return redraw(args)
     runs, failures, dense = run_comparison(args)
     runs = {group: frame for group, frame in runs.items() if not frame.empty}
     tables = {group: aggregate(frame, KEY, METRICS).sort_values("val_nme", ignore_index=True)

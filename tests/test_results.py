@@ -95,3 +95,19 @@ def test_the_model_card_is_generated_from_its_run_folder():
 
     assert (PRESET / "MODEL_CARD.md").read_text() == card(PRESET), \
         "run python landmarks/model_card.py results/landmarks/ibug68-mobilenetv2-128px"
+
+
+def test_the_comparison_figures_redraw_from_the_committed_summary_alone(tmp_path):
+    import shutil
+
+    from landmarks import sweep
+
+    committed = REPO / "results" / "landmarks" / "comparison"
+    shutil.copy(committed / "summary.csv", tmp_path)
+    for run in committed.glob("*pt-*-seed*"):  # only what the figures read of each run
+        (tmp_path / run.name).mkdir()
+        shutil.copy(run / "nme_val.json", tmp_path / run.name)
+    sweep.main(["--figures-only", "--out", str(tmp_path)])
+    assert (tmp_path / "nme.png").stat().st_size > 10_000
+    assert (tmp_path / "ced.png").stat().st_size > 10_000
+    assert not any(tmp_path.glob("*/config.json"))  # nothing was trained
