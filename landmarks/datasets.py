@@ -290,6 +290,14 @@ DATASETS = {
                         MUCT_FIVE),
 }
 POINT_COUNTS = (5, IBUG_POINTS, MUCT_POINTS)
+# The facial parts of each markup, as (name, first point, last point): the flip tables' groups.
+FACE_PARTS = {
+    IBUG_POINTS: (("jaw", 0, 16), ("brows", 17, 26), ("nose", 27, 35), ("eyes", 36, 47),
+                  ("outer lip", 48, 59), ("inner lip", 60, 67)),
+    MUCT_POINTS: (("jaw", 0, 14), ("brows", 15, 26), ("eyes", 27, 36), ("nose", 37, 47),
+                  ("outer lip", 48, 59), ("inner lip", 60, 67), ("eyes, extra", 68, 75)),
+    5: (("eyes", 0, 1), ("nose", 2, 2), ("mouth", 3, 4)),
+}
 
 
 def point_spec(dataset: str, points: int | None = None) -> DatasetSpec:

@@ -57,7 +57,7 @@ def main(argv=None) -> None:
     from common.files import write_json
     from common.runs import check_writable_folder
     from landmarks.datasets import read_dataset, select_points
-    from landmarks.run import LandmarkRun, result_name
+    from landmarks.run import LandmarkRun, result_name, result_title
     from landmarks.scoring import score_faces, write_figures
 
     run = LandmarkRun.open(args.run)
@@ -85,12 +85,13 @@ def main(argv=None) -> None:
     if detector:
         run.require_box_mapping()
     # not as trained: its own name, its own files
+    title = result_title(run_dir.name, split, flip=flip, boxes=args.boxes)
     split = result_name(split, flip=None if flip == trained_flip else flip, boxes=args.boxes)
     result, pred, cache = score_faces(predictor, data, mean_shape=shape, split=split,
                                       detector=detector, progress=not args.quiet)
     print_metrics(run_dir, result)  # before anything is written: a write error loses nothing
     write_figures(pred, cache, mean_shape=shape, split=split, out=out,
-                  show_faces=data.spec.show_faces)
+                  show_faces=data.spec.show_faces, title=title)
     write_json(out / f"evaluation_{split}.json", result)
 
 

@@ -32,6 +32,14 @@ def result_name(split: str = "val", *, flip: bool | None = None, boxes: str = "t
     return f"{split}{flip_word}{'_detector' if boxes == 'detector' else ''}"
 
 
+def result_title(run_name: str, split: str = "val", *, flip: bool, boxes: str = "truth") -> str:
+    """What a figure of one evaluation shows, e.g. "r: validation faces, flip test on, boxes
+    from the hog detector" (the figures' heading; ``result_name`` is the files' tag)."""
+    faces = "validation faces" if split == "val" else f"{split} faces"
+    crop = "detector boxes" if boxes == "detector" else "boxes around the true points"
+    return f"{run_name}: {faces}, flip test {'on' if flip else 'off'}, {crop}"
+
+
 @dataclass(frozen=True, eq=False)
 class LandmarkRun:
     """A landmark run folder that holds a config.json written by landmarks/train.py."""

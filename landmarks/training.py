@@ -80,6 +80,7 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
         make_dataset,
         steps_per_epoch,
     )
+    from landmarks.run import result_title
     from landmarks.scoring import evaluate_cache
 
     config = replace(config, out=str(out or config.out or config.default_out()),
@@ -160,8 +161,10 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
     if first is not None:  # scored as it predicts: on the crops its first stage aligns
         predictor = dataclasses.replace(first, second=predictor)
         val_cache = cache_crops(val_set, first.size, progress=False)
+    title = result_title(Path(config.out).name, flip=config.flip_test)
     metrics = evaluate_cache(predictor, val_cache, mean_shape=start_shape, split="val",
-                             out=run_dir, show_faces=train_set.spec.show_faces, data=val_set)
+                             out=run_dir, show_faces=train_set.spec.show_faces, data=val_set,
+                             title=title + (", cascade" if first is not None else ""))
     metrics["best_epoch"] = int(history["best_epoch"].iloc[0])
     metrics["epochs_run"] = len(history)
     return lifecycle.finish(run_dir, metrics)

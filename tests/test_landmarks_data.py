@@ -227,3 +227,25 @@ def test_training_without_augmentation_only_shuffles(data_dir):
     order = lambda t: t.numpy()[np.lexsort(t.numpy().T)]  # noqa: E731
     np.testing.assert_array_equal(order(shuffled), order(plain))
     assert not np.array_equal(shuffled.numpy(), plain.numpy())
+
+
+def test_the_facial_parts_cover_each_markup_once_and_mirror_onto_themselves():
+    from landmarks.datasets import FACE_PARTS, point_spec
+
+    for dataset, points in (("ibug68", None), ("muct", None), ("ibug68", 5)):
+        spec = point_spec(dataset, points)
+        parts = FACE_PARTS[spec.num_points]
+        covered = [i for _, first, last in parts for i in range(first, last + 1)]
+        assert covered == list(range(spec.num_points))
+        for _, first, last in parts:  # a point's mirror image is of the same part
+            members = set(range(first, last + 1))
+            assert {spec.flip_permutation[i] for i in members} == members
+
+
+def test_a_figure_says_which_run_faces_flip_and_boxes_it_shows():
+    from landmarks.run import result_title
+
+    assert result_title("r", flip=True) == ("r: validation faces, flip test on, boxes around "
+                                            "the true points")
+    assert result_title("r", "ibug68_afw", flip=False, boxes="detector") == (
+        "r: ibug68_afw faces, flip test off, detector boxes")
