@@ -16,6 +16,19 @@ def data_dir() -> Path:
     return root
 
 
+def copy_afw_faces(root: Path, data_dir: Path, count: int, subset: str = "afw") -> Path:
+    """The first ``count`` real AFW faces (.jpg and .pts) copied into ``root/ibug_68/<subset>``
+    (a small data root for one test); returns that folder."""
+    import shutil
+
+    folder = root / "ibug_68" / subset
+    folder.mkdir(parents=True)
+    for pts in sorted((data_dir / "ibug_68" / "afw").glob("*.pts"))[:count]:
+        shutil.copy(pts, folder)
+        shutil.copy(pts.with_suffix(".jpg"), folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def synthetic_ibug(tmp_path_factory) -> Path:
     """A data root with ``ibug_68/afw``: 24 generated faces (noise, a drawn oval and its 68

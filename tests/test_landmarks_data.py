@@ -24,6 +24,7 @@ from landmarks.datasets import (
 )
 from landmarks.geometry import flip_points
 from landmarks.pipeline import cache_crops, make_dataset
+from tests.conftest import copy_afw_faces
 
 PTS_BODY = "\n".join(f"{i}.5 {2 * i}" for i in range(68))
 
@@ -154,17 +155,8 @@ def test_pts_errors_name_the_file_and_line(tmp_path):
         read_pts(tmp_path / "text.pts")
 
 
-def make_ibug_folder(root, data_dir, count, subset="afw"):
-    folder = root / "ibug_68" / subset
-    folder.mkdir(parents=True)
-    for pts in sorted((data_dir / "ibug_68" / "afw").glob("*.pts"))[:count]:
-        shutil.copy(pts, folder)
-        shutil.copy(pts.with_suffix(".jpg"), folder)
-    return folder
-
-
 def test_bad_files_fail_or_are_skipped_and_counted(tmp_path, data_dir):
-    folder = make_ibug_folder(tmp_path, data_dir, 4)
+    folder = copy_afw_faces(tmp_path, data_dir, 4)
     victims = sorted(folder.glob("*.jpg"))
     victims[0].write_bytes(b"not a jpeg")
     pts = sorted(folder.glob("*.pts"))[1]

@@ -10,7 +10,7 @@ from landmarks import evaluate
 from landmarks.model import RESNET50_NOTOP, build_model
 from landmarks.train import parse_config
 from landmarks.training import train
-from tests.test_landmarks_data import make_ibug_folder
+from tests.conftest import copy_afw_faces
 
 
 @pytest.mark.parametrize("backbone", ["small_cnn", "mobilenetv2", "resnet50"])
@@ -100,9 +100,9 @@ def test_tiny_run_writes_everything_and_the_model_evaluates(tmp_path, synthetic_
 
 @pytest.mark.slow
 def test_a_saved_run_scores_a_data_root_that_holds_only_the_scored_folder(tmp_path, data_dir):
-    make_ibug_folder(tmp_path / "train_root", data_dir, 24)
+    copy_afw_faces(tmp_path / "train_root", data_dir, 24)
     only = tmp_path / "only"
-    make_ibug_folder(only, data_dir, 6, subset="helen_test")  # the training data is not here
+    copy_afw_faces(only, data_dir, 6, subset="helen_test")  # the training data is not here
     out = tmp_path / "run"
     argv = ["--backbone", "small_cnn",
             "--data-dir", str(tmp_path / "train_root"), "--subsets", "afw", "--image-size", "40",

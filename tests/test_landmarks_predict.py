@@ -1,7 +1,6 @@
 """Landmarks on a photo: the detector box mapping, predict.py's files, evaluate --boxes detector."""
 
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -11,6 +10,7 @@ from PIL import Image
 from landmarks.detect import apply_mapping, box_ratios
 from landmarks.formats import read_pts
 from landmarks.metrics import nme_per_image
+from tests.conftest import copy_afw_faces
 
 
 def test_the_box_mapping_round_trips():
@@ -29,11 +29,7 @@ def trained_run(tmp_path_factory, data_dir):
     from landmarks.training import train
 
     root = tmp_path_factory.mktemp("predict")
-    folder = root / "ibug_68" / "afw"
-    folder.mkdir(parents=True)
-    for pts in sorted((data_dir / "ibug_68" / "afw").glob("*.pts"))[:60]:
-        shutil.copy(pts, folder)
-        shutil.copy(pts.with_suffix(".jpg"), folder)
+    copy_afw_faces(root, data_dir, 60)
     run = root / "run"
     train(parse_config(["--backbone", "small_cnn",
                         "--data-dir", str(root), "--subsets", "afw", "--image-size", "48",

@@ -16,7 +16,7 @@ import pytest
 from common.errors import UserError
 from common.runs import finish_run, start_run
 from common.sweep import plan, run_configs
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_afw_faces
 
 SCRIPT_ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -171,21 +171,12 @@ def test_predict_refuses_fractional_duplicate_ids_and_infinite_features(tmp_path
             read_phone_csv(path, labeled=False)
 
 
-def small_ibug(tmp_path, data_dir, count=12) -> Path:
-    folder = tmp_path / "ibug_68" / "afw"
-    folder.mkdir(parents=True)
-    for pts in sorted((data_dir / "ibug_68" / "afw").glob("*.pts"))[:count]:
-        shutil.copy(pts, folder)
-        shutil.copy(pts.with_suffix(".jpg"), folder)
-    return folder
-
-
 @pytest.mark.slow
 def test_a_truncated_jpeg_is_one_line_or_skipped_and_recorded(tmp_path, data_dir):
     from landmarks.train import parse_config
     from landmarks.training import train
 
-    folder = small_ibug(tmp_path, data_dir)
+    folder = copy_afw_faces(tmp_path, data_dir, 12)
     victim = sorted(folder.glob("*.jpg"))[0]
     victim.write_bytes(victim.read_bytes()[:3000])
     (folder / "stray.jpg").write_bytes(victim.read_bytes())  # a jpg without a .pts
