@@ -6,8 +6,10 @@
 The pages are README.md (the front page) and each experiment's README.md (PAGES).
 
 A generated block sits between ``<!-- report:NAME -->`` and ``<!-- /report:NAME -->``; NAME is
-a key of BLOCKS. Nothing between the markers is typed by hand, and the test suite fails when the
-README is out of date. This module reads result files only; it imports no experiment.
+a key of ``blocks()``: this module's shared blocks (benchmarks, the suite's time) and each
+experiment's ``<experiment>/report.py`` BLOCKS, built with the table helpers here. Nothing
+between the markers is typed by hand, and the test suite fails when the README is out of date.
+The report modules read result files only; they import no training code.
 """
 
 from __future__ import annotations
@@ -137,94 +139,23 @@ def benchmark_line(path: Path) -> str:
     return f"`{saved['command']}` ({saved['date']}): {saved['summary']}."
 
 
-def landmark_pool(path: Path) -> str:
-    """Two training pools scored on the faces neither trained on (benchmarks/landmarks_pool.py)."""
-    saved = json.loads(path.read_text())
-    rows = [{"training pool": name, "run": f"`{figures['run'].rsplit('/', 1)[-1]}`",
-             "NME, flip test": f"{100 * figures['nme']:.2f}%",
-             "failure > 0.08": f"{100 * figures['failure_rate_8']:.2f}%",
-             "NME, detector boxes": f"{100 * figures['detector_nme']:.2f}%",
-             "NME, detected faces": f"{100 * figures['detected_nme']:.2f}%"}
-            for name, figures in saved["figures"].items() if isinstance(figures, dict)]
-    return (f"`{saved['command']}` ({saved['figures']['faces']} faces, {saved['date']}):\n\n"
-            + pd.DataFrame(rows).to_markdown(index=False))
+# The experiments whose <experiment>/report.py offers BLOCKS (its pages' generated blocks) and
+# SINGLE_RUNS (its run folders that are results of their own, and their commands).
+EXPERIMENTS = ("phone_price", "reuters_losses", "landmarks")
 
 
-def landmark_runs() -> dict[str, Path]:
-    """Every committed landmark run folder, labelled by its command."""
-    runs = {}
-    for run in sorted((RESULTS / "landmarks").glob("*/metrics.json")):
-        config = json.loads((run.parent / "config.json").read_text())
-        label = (f"{config['backbone']}, {config['head']} head, {config['image_size']} px, "
-                 f"{config['loss']}")
-        runs[label + f" (`{run.parent.name}`)"] = run.parent
-    return runs
+def experiment_reports() -> list:
+    import importlib
+
+    return [importlib.import_module(f"{name}.report") for name in EXPERIMENTS]
 
 
-def landmark_boxes() -> str:
-    """Truth boxes against detector boxes, for every run that has been scored both ways (by
-    evaluate.py --boxes detector, or by the ablation with the run's own flip test)."""
-    rows = []
-    for run in sorted((RESULTS / "landmarks").glob("*/metrics.json")):
-        run = run.parent
-        config = json.loads((run / "config.json").read_text())
-        flip = "flip" if config.get("flip_test") else "noflip"
-        found = [(run / f"evaluation_{s}.json", s)
-                 for s in ("val_detector", f"val_{flip}_detector")]
-        found = [(path, split) for path, split in found if path.exists()]
-        if not found:
-            continue
-        path, split = found[0]
-        truth = json.loads((run / "metrics.json").read_text())
-        detector = json.loads(path.read_text())
-        mapping = json.loads((run / "box_mapping.json").read_text())
-        rows.append({
-            "run": f"`{run.name}`",
-            "NME, true-point boxes": f"{100 * truth['val_nme']:.2f}%",
-            "failure > 0.08": f"{100 * truth['val_failure_rate_8']:.2f}%",
-            f"{mapping['detector']} detection rate":
-                f"{100 * detector[f'{split}_detection_rate']:.1f}%",
-            "NME, detector boxes (detected faces)":
-                f"{100 * detector[f'{split}_detected_nme']:.2f}%",
-            "NME, detector boxes (all faces, fallback box)":
-                f"{100 * detector[f'{split}_nme']:.2f}%",
-            "ratio (detected / truth)":
-                f"{detector[f'{split}_detected_nme'] / truth['val_nme']:.2f}×",
-        })
-    return pd.DataFrame(rows).to_markdown(index=False)
-
-
-LANDMARK_METRICS = {"val_nme": "NME", "val_failure_rate_8": "failure > 0.08",
-                    "val_failure_rate_10": "failure > 0.10", "val_auc_10": "AUC @ 0.10",
-                    "val_mean_shape_nme": "mean-shape NME", "best_epoch": "best epoch",
-                    "epochs_run": "epochs run"}
-REUTERS = RESULTS / "reuters_losses"
-BLOCKS = {
-    "phone_price": lambda: first_table(RESULTS / "phone_price" / "summary.md"),
-    "phone_headline": lambda: table_rows(
-        RESULTS / "phone_price" / "summary.md",
-        lambda model, norm: norm == "global" and (model.startswith("MLP, best") or model in (
-            "logreg_tuned", "MLP, classification head"))),
-    "reuters_test": lambda: sweep_grid(
-        {f"{o.upper() if o == 'sgd' else o.capitalize()}, {e} epochs": REUTERS / f"{o}-{e}ep"
-         for o in ("sgd", "adam") for e in (20, 100)}, "test_accuracy"),
-    "reuters_homework": lambda: sweep_grid(
-        {f"SGD, {e} epochs, final epoch": REUTERS / f"sgd-{e}ep-homework" for e in (20, 100)},
-        "val_accuracy"),
-    "reuters_baselines": lambda: first_table(REUTERS / "baselines" / "summary.md"),
-    "reuters_best": lambda: first_table(REUTERS / "best" / "summary.md"),
-    "landmarks": lambda: run_rows(landmark_runs(), LANDMARK_METRICS,
-                                  percent=[k for k in LANDMARK_METRICS if "nme" in k
-                                           or "failure" in k]),
-    "landmark_boxes": landmark_boxes,
-    "landmark_comparison": lambda: all_tables(RESULTS / "landmarks" / "comparison" / "summary.md"),
-    "landmark_ablation": lambda: first_table(RESULTS / "landmarks" / "ablation" / "summary.md"),
-    "benchmarks": benchmarks,
-    "suite": suite_time,
-    "landmark_pool": lambda: landmark_pool(RESULTS / "benchmarks" / "landmarks_pool.json"),
-    "mobilenet_conversion": lambda: benchmark_line(RESULTS / "benchmarks" /
-                                                   "mobilenet_conversion.json"),
-}
+def blocks() -> dict:
+    """Every generated block: the shared ones and each experiment's."""
+    found = {"benchmarks": benchmarks, "suite": suite_time}
+    for report in experiment_reports():
+        found.update(report.BLOCKS)
+    return found
 
 
 def render(text: str, page: Path = README) -> str:
@@ -232,11 +163,14 @@ def render(text: str, page: Path = README) -> str:
     results/ are made relative to the page."""
     prefix = Path(os.path.relpath(RESULTS, page.parent)).as_posix() + "/"
 
+    generators = blocks()
+
     def rebuild(match):
         name = match.group("name")
-        if name not in BLOCKS:
-            raise KeyError(f"README block {name!r} has no generator in common/report.py")
-        body = BLOCKS[name]().replace("](results/", f"]({prefix}")
+        if name not in generators:
+            raise KeyError(f"README block {name!r} has no generator (common/report.py or an "
+                           "experiment's report.py)")
+        body = generators[name]().replace("](results/", f"]({prefix}")
         return f"{match.group(1)}{body}\n{match.group(4)}"
 
     return MARKER.sub(rebuild, text)

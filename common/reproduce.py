@@ -5,7 +5,8 @@
     python -m common.reproduce --only landmarks
 
 The commands are the ones the results name: each summary.md's "Produced by" line, each single
-run folder's recorded command (the shipped models), and each benchmark's recorded command. The
+run folder's command (the shipped models: each experiment's report.SINGLE_RUNS), and each
+benchmark's recorded command. The
 expected time is the training time the committed run folders recorded (timing.json), summed
 over the folders under each summary: a guide on a 2-core CPU, not a promise. ``--overwrite`` and
 ``--table-only`` in a recorded command are dropped (a rerun of a complete folder is a skip, not
@@ -25,16 +26,6 @@ from pathlib import Path
 from common.paths import REPO_ROOT
 
 RESULTS = REPO_ROOT / "results"
-# Single run folders that are results of their own (not under a summary): their commands.
-SINGLE_RUNS = {
-    "landmarks/ibug68-mobilenetv2-128px": "python landmarks/train.py",
-    "landmarks/ibug68-small_cnn-128px": "python landmarks/train.py --backbone small_cnn",
-    "phone_price/classification-global-seed0": "python phone_price/train.py",
-    "reuters_losses/runs/adam-20ep/softmax-categorical_crossentropy-seed0":
-        "python reuters_losses/train.py --optimizer adam",
-}
-
-
 def train_seconds(folder: Path) -> tuple[float, int]:
     """(training seconds the run folders under ``folder`` recorded, how many run folders did
     not record theirs: runs trained before timing.json was kept)."""
@@ -60,8 +51,11 @@ def expected_time(seconds: float, untimed: int) -> str:
 def commands() -> list[tuple[str, str, tuple[float, int]]]:
     """(area, command, ``train_seconds`` of its folders) of every committed result, in a
     sensible order."""
+    from common.report import experiment_reports
+
     found = []
-    for folder, command in SINGLE_RUNS.items():
+    single = {k: v for report in experiment_reports() for k, v in report.SINGLE_RUNS.items()}
+    for folder, command in single.items():
         found.append((folder.split("/")[0], command, train_seconds(RESULTS / folder)))
     for summary in sorted(RESULTS.rglob("summary.md")):
         match = re.search(r"Produced by `([^`]+)`", summary.read_text())

@@ -1,0 +1,91 @@
+"""The landmark pages' generated blocks (``common.report``) and the landmark runs that are
+results of their own (``common.reproduce``), read from results/landmarks only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from common.report import RESULTS, all_tables, benchmark_line, first_table, run_rows
+
+SINGLE_RUNS = {
+    "landmarks/ibug68-mobilenetv2-128px": "python landmarks/train.py",
+    "landmarks/ibug68-small_cnn-128px": "python landmarks/train.py --backbone small_cnn",
+}
+LANDMARKS = RESULTS / "landmarks"
+
+
+def landmark_pool(path: Path) -> str:
+    """Two training pools scored on the faces neither trained on (benchmarks/landmarks_pool.py)."""
+    saved = json.loads(path.read_text())
+    rows = [{"training pool": name, "run": f"`{figures['run'].rsplit('/', 1)[-1]}`",
+             "NME, flip test": f"{100 * figures['nme']:.2f}%",
+             "failure > 0.08": f"{100 * figures['failure_rate_8']:.2f}%",
+             "NME, detector boxes": f"{100 * figures['detector_nme']:.2f}%",
+             "NME, detected faces": f"{100 * figures['detected_nme']:.2f}%"}
+            for name, figures in saved["figures"].items() if isinstance(figures, dict)]
+    return (f"`{saved['command']}` ({saved['figures']['faces']} faces, {saved['date']}):\n\n"
+            + pd.DataFrame(rows).to_markdown(index=False))
+
+
+def landmark_runs() -> dict[str, Path]:
+    """Every committed landmark run folder, labelled by its command."""
+    runs = {}
+    for run in sorted(LANDMARKS.glob("*/metrics.json")):
+        config = json.loads((run.parent / "config.json").read_text())
+        label = (f"{config['backbone']}, {config['head']} head, {config['image_size']} px, "
+                 f"{config['loss']}")
+        runs[label + f" (`{run.parent.name}`)"] = run.parent
+    return runs
+
+
+def landmark_boxes() -> str:
+    """Truth boxes against detector boxes, for every run that has been scored both ways (by
+    evaluate.py --boxes detector, or by the ablation with the run's own flip test)."""
+    rows = []
+    for run in sorted(LANDMARKS.glob("*/metrics.json")):
+        run = run.parent
+        config = json.loads((run / "config.json").read_text())
+        flip = "flip" if config.get("flip_test") else "noflip"
+        found = [(run / f"evaluation_{s}.json", s)
+                 for s in ("val_detector", f"val_{flip}_detector")]
+        found = [(path, split) for path, split in found if path.exists()]
+        if not found:
+            continue
+        path, split = found[0]
+        truth = json.loads((run / "metrics.json").read_text())
+        detector = json.loads(path.read_text())
+        mapping = json.loads((run / "box_mapping.json").read_text())
+        rows.append({
+            "run": f"`{run.name}`",
+            "NME, true-point boxes": f"{100 * truth['val_nme']:.2f}%",
+            "failure > 0.08": f"{100 * truth['val_failure_rate_8']:.2f}%",
+            f"{mapping['detector']} detection rate":
+                f"{100 * detector[f'{split}_detection_rate']:.1f}%",
+            "NME, detector boxes (detected faces)":
+                f"{100 * detector[f'{split}_detected_nme']:.2f}%",
+            "NME, detector boxes (all faces, fallback box)":
+                f"{100 * detector[f'{split}_nme']:.2f}%",
+            "ratio (detected / truth)":
+                f"{detector[f'{split}_detected_nme'] / truth['val_nme']:.2f}×",
+        })
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+LANDMARK_METRICS = {"val_nme": "NME", "val_failure_rate_8": "failure > 0.08",
+                    "val_failure_rate_10": "failure > 0.10", "val_auc_10": "AUC @ 0.10",
+                    "val_mean_shape_nme": "mean-shape NME", "best_epoch": "best epoch",
+                    "epochs_run": "epochs run"}
+BLOCKS = {
+    "landmarks": lambda: run_rows(landmark_runs(), LANDMARK_METRICS,
+                                  percent=[k for k in LANDMARK_METRICS if "nme" in k
+                                           or "failure" in k]),
+    "landmark_boxes": landmark_boxes,
+    "landmark_comparison": lambda: all_tables(LANDMARKS / "comparison" / "summary.md"),
+    "landmark_ablation": lambda: first_table(LANDMARKS / "ablation" / "summary.md"),
+    "landmark_pool": lambda: landmark_pool(RESULTS / "benchmarks" / "landmarks_pool.json"),
+    "mobilenet_conversion": lambda: benchmark_line(RESULTS / "benchmarks" /
+                                                   "mobilenet_conversion.json"),
+}
