@@ -19,6 +19,7 @@ import numpy as np
 
 from common.errors import UserError
 from landmarks import geometry
+from landmarks.inference import PredictsFiles
 
 # The jitter of the aligned training crops (make_dataset's scale and shift, in face sides, and
 # its rotation in degrees), chosen before any second stage was scored.
@@ -78,7 +79,7 @@ def open_first_stage(config, train_paths: list[str]) -> Cascade:
 
 
 @dataclass(frozen=True, eq=False)
-class Cascade:
+class Cascade(PredictsFiles):
     """Two predictors: the first on the detector's (or the given) box, the second on the crop
     aligned to the first one's points to ``shape`` [K, 2] (crop units). Offers the Predictor's
     ``predict`` and ``detect``; scored by ``landmarks.scoring`` through ``refine_cache``."""

@@ -23,6 +23,7 @@ import numpy as np
 from common.errors import UserError
 from common.validation import check_choice
 from landmarks.formats import read_image
+from landmarks.geometry import centred_boxes
 
 DETECTORS = ("hog", "cnn")
 
@@ -106,8 +107,7 @@ def apply_mapping(detected: np.ndarray, mapping: dict) -> np.ndarray:
     width = detected[:, 2]
     centre = detected[:, :2] + detected[:, 2:] / 2 + np.column_stack(
         [mapping["dx"] * width, mapping["dy"] * width])
-    side = mapping["scale"] * width
-    return np.column_stack([centre - side[:, None] / 2, side]).astype(np.float32)
+    return centred_boxes(centre, mapping["scale"] * width)
 
 
 def fallback_box(image_shape, mapping: dict) -> np.ndarray:

@@ -22,6 +22,10 @@ IBUG_POINTS = 68
 # x → 479 − x on 480-px-wide images).
 PTS_ORIGIN = 1.0
 MUCT_ORIGIN = 0.0
+# predict.py's predictions.csv gives 0-based pixel indices; matplotlib's imshow puts pixel
+# centres at integers too (an overlay draws points there).
+CSV_ORIGIN = 0.0
+IMSHOW_ORIGIN = 0.0
 
 
 def from_file_convention(points: np.ndarray, origin: float) -> np.ndarray:

@@ -43,6 +43,24 @@ def crop_matrix(x0, y0, side, *, angle=0.0, flip=0.0, ops=np):
     ])
 
 
+# The boxes of landmark work. A crop box is a square (x0, y0, side) in image coordinates: what
+# every crop is cut from. A rectangle (x, y, w, h) is what a detector or a user gives; it
+# becomes a crop box through ``square_boxes`` (a user's box) or the learned detector mapping
+# (``landmarks.detect.apply_mapping``, built on ``centred_boxes``).
+def centred_boxes(centres, sides) -> np.ndarray:
+    """Crop boxes [N, 3] (x0, y0, side) of squares with these centres [N, 2] and sides [N]."""
+    # in the inputs' own precision: float32 boxes come out bit for bit as they always have
+    centres, sides = np.asarray(centres).reshape(-1, 2), np.asarray(sides).reshape(-1)
+    return np.column_stack([centres - sides[:, None] / 2, sides]).astype(np.float32)
+
+
+def square_boxes(rectangles) -> np.ndarray:
+    """Rectangles [N, 4] (x, y, w, h) → the crop boxes [N, 3] of the square of side max(w, h)
+    about each one's centre (the model's crops are square)."""
+    rectangles = np.asarray(rectangles, np.float64).reshape(-1, 4)
+    return centred_boxes(rectangles[:, :2] + rectangles[:, 2:] / 2, rectangles[:, 2:].max(1))
+
+
 def box_matrix(box, **kwargs) -> np.ndarray:
     """``crop_matrix`` of a box (x0, y0, side) given as one array."""
     x0, y0, side = (np.float64(v) for v in box)

@@ -4,6 +4,7 @@ ablation and the benchmarks.
     predictor = Predictor.from_run("results/landmarks/ibug68-mobilenetv2-128px")
     points, boxes = predictor.predict(image)          # every face the run's detector finds
     points, boxes = predictor.predict(image, boxes)   # crop boxes [F, 3] (x0, y0, side) given
+    for found in predictor.predict_files(paths):      # image files: FilePoints, one each
 
 Points are [F, K, 2] in the continuous pixel coordinates of ``landmarks.geometry``; with the
 run's ``--flip-test`` each face is averaged with the prediction on its mirror image.
@@ -11,6 +12,7 @@ run's ``--flip-test`` each face is averaged with the prediction on its mirror im
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +74,40 @@ def check_boxes(boxes) -> np.ndarray:
     return array.astype(np.float32)
 
 
-class Predictor:
+@dataclass(frozen=True)
+class FilePoints:
+    """What ``predict_files`` found in one image file."""
+
+    path: Path
+    image: np.ndarray | None  # RGB uint8, EXIF orientation applied; None: it cannot be read
+    points: np.ndarray  # [F, K, 2] in the image's continuous pixels, largest face first
+    boxes: np.ndarray  # [F, 3] the crop boxes (x0, y0, side)
+    problem: str | None  # why nothing was predicted ("no face found", "cannot be read (…)")
+
+
+class PredictsFiles:
+    """``predict_files`` for any predictor with ``predict(image, boxes, detector=)``."""
+
+    def predict_files(self, paths, *, boxes=None, detector: str | None = None):
+        """One ``FilePoints`` per image file, in order (as face-alignment's
+        get_landmarks_from_directory): read with its EXIF orientation applied, the faces
+        detected (or ``boxes`` used), predicted. A file that cannot be read, or shows no face,
+        gives its ``problem`` instead of an exception, so a folder of photos goes on."""
+        from landmarks.formats import read_image
+
+        empty = np.zeros((0, 3), np.float32)
+        for path in map(Path, paths):
+            try:
+                image = read_image(path, orient=True)
+            except Exception as exc:  # PIL raises many types for missing or foreign files
+                yield FilePoints(path, None, np.zeros((0, 0, 2), np.float32), empty,
+                                 f"cannot be read ({type(exc).__name__})")
+                continue
+            points, found = self.predict(image, boxes, detector=detector)
+            yield FilePoints(path, image, points, found, None if len(found) else "no face found")
+
+
+class Predictor(PredictsFiles):
     """A landmark model with its run's crop size, flip test and detector box mapping."""
 
     def __init__(self, model, *, flip_permutation=None, box_mapping: dict | None = None,

@@ -57,9 +57,7 @@ def face_boxes(points: np.ndarray, visible: np.ndarray, margin: float = FACE_MAR
     big = np.float32(1e9)
     lo = np.where(visible[..., None], points, big).min(axis=1)
     hi = np.where(visible[..., None], points, -big).max(axis=1)
-    side = (hi - lo).max(axis=1) * (1 + margin)
-    centre = (lo + hi) / 2
-    return np.column_stack([centre - side[:, None] / 2, side]).astype(np.float32)
+    return geometry.centred_boxes((lo + hi) / 2, (hi - lo).max(axis=1) * (1 + margin))
 
 
 def context_box(box, context: float = CONTEXT) -> np.ndarray:

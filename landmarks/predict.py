@@ -101,6 +101,7 @@ def draw_overlay(image, boxes, points, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     from common.plotting import save_figure
+    from landmarks.formats import IMSHOW_ORIGIN, to_file_convention
 
     height, width = image.shape[:2]
     dpi = 100
@@ -108,11 +109,12 @@ def draw_overlay(image, boxes, points, path: Path) -> None:
     ax = fig.add_axes((0, 0, 1, 1))
     ax.imshow(image)
     marker = max(1.0, width / 300)
-    for i, ((x0, y0, side), pts) in enumerate(zip(boxes, points)):
-        # imshow puts pixel centres at integers: continuous coordinates are 0.5 higher
-        ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), side, side, fill=False,
-                                   color="#56B4E9", lw=marker / 2))
-        ax.scatter(pts[:, 0] - 0.5, pts[:, 1] - 0.5, s=marker**2, c="#E69F00")
+    for i, (box, pts) in enumerate(zip(boxes, points)):
+        (x0, y0), side = to_file_convention(box[:2], IMSHOW_ORIGIN), box[2]
+        pts = to_file_convention(pts, IMSHOW_ORIGIN)
+        ax.add_patch(plt.Rectangle((x0, y0), side, side, fill=False, color="#56B4E9",
+                                   lw=marker / 2))
+        ax.scatter(pts[:, 0], pts[:, 1], s=marker**2, c="#E69F00")
         ax.text(x0, y0, f"face{i}", color="#56B4E9", fontsize=max(8, width / 80), va="bottom")
     ax.axis("off")
     save_figure(fig, path, dpi=dpi, tight=False)
@@ -123,12 +125,12 @@ def main(argv=None) -> None:
     files = image_files(args.images)
     if not files:
         raise UserError(f"no images ({'/'.join(IMAGE_SUFFIXES)}) in {' '.join(args.images)}")
-    import numpy as np
     import pandas as pd
 
     from common.files import write_csv
     from common.outputs import OutputFolder
-    from landmarks.formats import read_image, write_pts
+    from landmarks import geometry
+    from landmarks.formats import CSV_ORIGIN, to_file_convention, write_pts
     from landmarks.run import LandmarkRun
 
     run = LandmarkRun.open(args.run)
@@ -140,32 +142,24 @@ def main(argv=None) -> None:
     folder.clear()
     out = folder.path
     rows, no_face, unreadable = [], 0, 0
-    for path, name in zip(files, output_names(files)):
-        try:
-            image = read_image(path, orient=True)
-        except Exception as exc:  # PIL raises many types for missing, truncated or foreign files
-            unreadable += 1
-            print(f"{path}: cannot be read ({type(exc).__name__}); skipped", file=sys.stderr)
+    boxes = None if args.box is None else geometry.square_boxes(args.box)
+    found = predictor.predict_files(files, boxes=boxes, detector=args.detector)
+    for result, name in zip(found, output_names(files)):
+        if result.problem is not None:
+            no_face += result.image is not None
+            unreadable += result.image is None
+            print(f"{result.path}: {result.problem}; skipped", file=sys.stderr)
             continue
-        boxes = None
-        if args.box is not None:
-            x, y, w, h = args.box
-            side = max(w, h)  # the model's crops are square
-            boxes = np.array([[x + (w - side) / 2, y + (h - side) / 2, side]], np.float32)
-        points, boxes = predictor.predict(image, boxes, detector=args.detector)
-        if not len(boxes):
-            no_face += 1
-            print(f"{path}: no face found; skipped", file=sys.stderr)
-            continue
-        *pts_paths, overlay = folder.declare(*(f"{name}_face{i}.pts" for i in range(len(boxes))),
-                                             f"{name}_overlay.png")
-        for i, (box, pts, pts_path) in enumerate(zip(boxes, points, pts_paths)):
+        *pts_paths, overlay = folder.declare(
+            *(f"{name}_face{i}.pts" for i in range(len(result.boxes))), f"{name}_overlay.png")
+        for i, (box, pts, pts_path) in enumerate(zip(result.boxes, result.points, pts_paths)):
             write_pts(pts_path, pts)
-            pixel = pts - 0.5  # 0-based pixel indices
-            rows.append({"image": str(path), "face": i, "box_x": box[0] - 0.5,
-                         "box_y": box[1] - 0.5, "box_side": box[2],
+            corner = to_file_convention(box[:2], CSV_ORIGIN)
+            pixel = to_file_convention(pts, CSV_ORIGIN)
+            rows.append({"image": str(result.path), "face": i, "box_x": corner[0],
+                         "box_y": corner[1], "box_side": box[2],
                          **{f"{a}{k}": v for k, p in enumerate(pixel) for a, v in zip("xy", p)}})
-        draw_overlay(image, boxes, points, overlay)
+        draw_overlay(result.image, result.boxes, result.points, overlay)
     if rows:
         write_csv(*folder.declare("predictions.csv"), pd.DataFrame(rows))
     folder.seal()

@@ -216,3 +216,10 @@ def test_similarity_finds_a_known_transform():
     target = scale * source @ rotation.T + shift
     np.testing.assert_allclose(geometry.apply(geometry.similarity(source, target), source),
                                target, atol=1e-9)
+
+
+def test_a_rectangle_becomes_the_square_crop_box_about_its_centre():
+    np.testing.assert_array_equal(geometry.square_boxes([10, 20, 40, 60]), [[0, 20, 60]])
+    np.testing.assert_array_equal(geometry.square_boxes([[0, 0, 8, 2], [5, 5, 1, 1]]),
+                                  [[0, -3, 8], [5, 5, 1]])
+    np.testing.assert_array_equal(geometry.centred_boxes([[1.0, 2.0]], [4.0]), [[-1, 0, 4]])

@@ -85,6 +85,23 @@ def predictor():
     return Predictor.from_run(SHIPPED)
 
 
+def test_predict_files_reports_unreadable_and_faceless_files_and_goes_on(predictor, tmp_path,
+                                                                       data_dir):
+    from PIL import Image
+
+    face = data_dir / "ibug_68" / "afw" / "134212_1.jpg"
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    Image.fromarray(np.full((80, 80, 3), 128, np.uint8)).save(tmp_path / "grey.png")
+    paths = [tmp_path / "broken.jpg", tmp_path / "grey.png", face]
+    found = list(predictor.predict_files(paths))
+    assert [f.path for f in found] == paths
+    assert found[0].image is None and found[0].problem.startswith("cannot be read")
+    assert found[1].problem == "no face found" and found[1].points.shape[0] == 0
+    assert found[2].problem is None and found[2].points.shape[1:] == (68, 2)
+    image = np.asarray(Image.open(face).convert("RGB"))
+    np.testing.assert_array_equal(found[2].points, predictor.predict(image)[0])
+
+
 @pytest.mark.parametrize("image, message", [
     (np.full((100, 100, 3), 0.5, np.float32), "expected uint8"),
     (np.full((100, 100, 3), 3000, np.uint16), "expected uint8"),
