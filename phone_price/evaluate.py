@@ -16,10 +16,11 @@ import numpy as np
 
 from common.cli import add_data_dir_flag, new_parser, print_metrics, run_cli
 from common.errors import UserError
-from common.files import read_json, write_csv, write_json, write_text
-from common.runs import check_writable_folder, read_run_config
-from phone_price.data import CLASSES, FEATURES, ID, LABEL, load_labeled, read_phone_csv
-from phone_price.normalization import apply_normalization, load_normalization
+from common.files import write_csv, write_json, write_text
+from common.runs import check_writable_folder
+from phone_price.data import CLASSES, FEATURES, ID, LABEL, read_phone_csv
+from phone_price.normalization import apply_normalization
+from phone_price.run import PhoneRun
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,30 +38,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def read_split_rows(path: Path) -> dict[str, np.ndarray]:
-    """split.json's ``train`` / ``val`` / ``test`` row indices: lists of whole numbers from 0
-    up, or one line saying the file was edited or damaged."""
-    record = read_json(path)
-    rows = {}
-    for name in ("train", "val", "test"):
-        values = record.get(name) if isinstance(record, dict) else None
-        if not isinstance(values, list) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
-            raise UserError(f"{path}: '{name}' is not a list of row numbers from 0 up; the file "
-                            "was edited or damaged: train again")
-        rows[name] = np.asarray(values, dtype=np.int64)
-    return rows
-
-
-def load_run(run_dir: Path):
-    import phone_price.model  # noqa: F401  registers RoundedAccuracy for loading
-    from common.saved_models import load_run_model
-
-    return load_run_model(run_dir, "phone_price/train.py"), load_normalization(
-        run_dir / "normalization.json"
-    )
-
-
 def predict_file(run_dir: Path, csv_path, output):
     """Write ``id,price_range`` for every row of an unlabeled CSV; return the DataFrame."""
     import pandas as pd
@@ -75,9 +52,9 @@ def predict_file(run_dir: Path, csv_path, output):
         raise UserError(f"{output} is a folder; give the path of the CSV file to write "
                         f"(e.g. {Path(output) / 'predictions.csv'})", param="output")
     check_writable_folder(Path(output).parent)
-    model, stats = load_run(run_dir)
-    x = apply_normalization(frame[FEATURES].to_numpy(np.float32), stats)
-    predictions = pd.DataFrame({ID: frame[ID], LABEL: predict_classes(model, x)})
+    run = PhoneRun.open(run_dir)
+    x = apply_normalization(frame[FEATURES].to_numpy(np.float32), run.normalization)
+    predictions = pd.DataFrame({ID: frame[ID], LABEL: predict_classes(run.model, x)})
     write_csv(output, predictions)
     return predictions
 
@@ -94,23 +71,9 @@ def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) 
     from phone_price.model import predict_classes
 
     out = check_writable_folder(out or run_dir / "evaluate")
-    config = read_json(run_dir / "config.json")
-    rows = read_split_rows(run_dir / "split.json")
-    if config.get("csv") and config.get("csv_sha256"):
-        from common.data import sha256_of
-
-        if not Path(config["csv"]).is_file() or sha256_of(config["csv"]) != config["csv_sha256"]:
-            raise UserError(f"{config['csv']} is not the file {run_dir} was trained on (its "
-                            "sha256 differs, or it is gone); the recorded split rows would "
-                            "point at other phones: train again on the new file")
-    x, y = load_labeled(config.get("csv"), data_dir or config.get("data_dir"))
-    if max(int(v.max()) for v in rows.values() if len(v)) >= len(y):
-        raise UserError(f"{run_dir}/split.json names rows the data does not have ({len(y)} "
-                        "rows); train again on this file")
-    if len(np.unique(np.concatenate(list(rows.values())))) < sum(map(len, rows.values())):
-        raise UserError(f"{run_dir}/split.json names a row twice (within or across splits); it "
-                        "was edited or damaged: train again")
-    model, stats = load_run(run_dir)
+    run = PhoneRun.open(run_dir)
+    x, y = run.labeled_rows(data_dir)
+    rows, model, stats = run.split, run.model, run.normalization
     x_train = apply_normalization(x[rows["train"]], stats)
     x_eval = apply_normalization(x[rows[split]], stats)
     y_eval = y[rows[split]]
@@ -143,16 +106,10 @@ def evaluate(run_dir: Path, split: str, data_dir=None, out: Path | None = None) 
     return result
 
 
-def check_phone_run(run_dir: Path) -> dict:
-    """The run's config.json, or one line saying the folder is not a phone-price run."""
-    return read_run_config(run_dir, trainer="phone_price/train.py", kind="phone-price",
-                           required=("normalization", "head"))
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     run_dir = Path(args.run)
-    check_phone_run(run_dir)
+    PhoneRun.open(run_dir)  # one line, before anything, for a folder that is not a phone run
     if args.predict:
         output = args.output or run_dir / "evaluate" / "predictions.csv"
         predictions = predict_file(run_dir, args.predict, output)

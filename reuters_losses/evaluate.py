@@ -20,7 +20,8 @@ from common.cli import (
     run_cli,
 )
 from common.files import write_json, write_text
-from common.runs import check_writable_folder, read_run_config
+from common.runs import check_writable_folder
+from reuters_losses.run import ReutersRun
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,21 +52,16 @@ def most_confused(cm, top: int):
 def main(argv=None) -> None:
     args = parse_args(argv)
     run_dir = Path(args.run)
-    config = read_run_config(run_dir, trainer="reuters_losses/train.py", kind="Reuters",
-                             required=("num_words", "activation"))
-    import reuters_losses.model  # noqa: F401  (registers RescaledMSE for loading)
-    from common.saved_models import load_run_model
-
-    model = load_run_model(run_dir, "reuters_losses/train.py")
+    run = ReutersRun.open(run_dir)
+    config, model = run.config, run.model
     import pandas as pd
     from sklearn.metrics import confusion_matrix
 
     from common.plotting import plot_confusion_matrix
-    from reuters_losses.data import NUM_CLASSES, load_reuters
+    from reuters_losses.data import NUM_CLASSES
     from reuters_losses.metrics import scores
 
-    data = load_reuters(args.data_dir or config.get("data_dir"), config["num_words"],
-                        config.get("inputs", "multi-hot"))
+    data = run.data(args.data_dir)
     out = check_writable_folder(args.out or run_dir / "evaluate")
     outputs = model.predict(data["x_test"], verbose=0)
     labels = data["labels_test"]
