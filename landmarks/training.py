@@ -44,6 +44,26 @@ def learn_box_mapping(train_set, run_dir, *, detector: str, jitter: dict) -> dic
     return jitter
 
 
+def training_augmentation(config: LandmarkConfig, *, second_stage: bool, train_set,
+                          run_dir) -> dict:
+    """``make_dataset``'s augmentation keywords: the light jitter or the field's recipe; a
+    second stage's crops jittered as first estimates err, a first stage's boxes as far as its
+    detector errs (learning and saving that detector's box mapping)."""
+    from landmarks.cascade import ALIGNED_JITTER
+    from landmarks.pipeline import FIELD_AUGMENTATION
+
+    extra = dict(FIELD_AUGMENTATION) if config.augmentation == "field" else {
+        "scale_jitter": 0.1, "shift_jitter": 0.08, "rotation": 0.0}
+    jitter = {k: extra.pop(k) for k in ("scale_jitter", "shift_jitter")}
+    rotation = max(extra.pop("rotation"), config.rotation)
+    if second_stage:  # the first stage finds the faces and sets the second one's crop
+        jitter = {k: ALIGNED_JITTER[k] for k in jitter}
+        rotation = max(ALIGNED_JITTER["rotation"], config.rotation)
+    elif config.detector != "none":
+        jitter = learn_box_mapping(train_set, run_dir, detector=config.detector, jitter=jitter)
+    return {**jitter, "rotation": rotation, **extra}
+
+
 def learning_rate(config: LandmarkConfig, steps_per_epoch: int):
     """Adam's learning rate (a number or a schedule) and the callbacks that go with it."""
     import keras
@@ -67,19 +87,13 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
     import tensorflow as tf
 
     from common import lifecycle
-    from landmarks.cascade import ALIGNED_JITTER, aligned_matrices, open_first_stage
+    from landmarks.cascade import aligned_matrices, open_first_stage
     from landmarks.datasets import load_split, relative_paths
     from landmarks.inference import Predictor
     from landmarks.losses import LOSSES
     from landmarks.metrics import NME, mean_shape
     from landmarks.model import build_model, fetch_backbone_weights
-    from landmarks.pipeline import (
-        FIELD_AUGMENTATION,
-        cache_crops,
-        crop_targets,
-        make_dataset,
-        steps_per_epoch,
-    )
+    from landmarks.pipeline import cache_crops, crop_targets, make_dataset, steps_per_epoch
     from landmarks.run import result_title
     from landmarks.scoring import evaluate_cache
 
@@ -124,23 +138,13 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
         "train": relative_paths(train_set, config.data_dir),
         "val": relative_paths(val_set, config.data_dir)})
     write_json(run_dir / "mean_shape.json", {"points": start_shape})  # evaluate needs only this
-    jitter, rotation = {"scale_jitter": 0.1, "shift_jitter": 0.08}, config.rotation
-    extra = {}
-    if config.augmentation == "field":
-        extra = dict(FIELD_AUGMENTATION)
-        jitter = {k: extra.pop(k) for k in jitter}
-        rotation = max(extra.pop("rotation"), config.rotation)
-    if first is not None:  # the first stage finds the faces and sets the second one's crop
-        jitter = {k: ALIGNED_JITTER[k] for k in jitter}
-        rotation = max(ALIGNED_JITTER["rotation"], config.rotation)
-    elif config.detector != "none":
-        jitter = learn_box_mapping(train_set, run_dir, detector=config.detector, jitter=jitter)
+    augmentation = training_augmentation(config, second_stage=first is not None,
+                                         train_set=train_set, run_dir=run_dir)
 
     def train_batches(first_epoch: int):
         return make_dataset(train_cache, image_size=size, batch_size=batch, training=True,
                             seed=config.seed, epochs=config.epochs, first_epoch=first_epoch,
-                            augment=not config.no_augment, rotation=rotation, **jitter,
-                            **extra)
+                            augment=not config.no_augment, **augmentation)
 
     with strategy.scope():
         steps = steps_per_epoch(train_cache, batch)
