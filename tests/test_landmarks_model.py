@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.errors import UserError
+from common.errors import ParameterError, UserError
 from landmarks import evaluate
 from landmarks.model import RESNET50_NOTOP, build_model
 from landmarks.train import parse_config
@@ -259,3 +259,23 @@ def test_the_imagenet_file_is_hashed_once_per_process_until_it_changes(tmp_path,
     model.fetch_backbone_weights("resnet50", "imagenet")
     assert len(calls) == 2
     assert model.fetch_backbone_weights("mobilenetv2", "imagenet") is None
+
+
+def test_the_training_augmentation_is_the_light_jitter_or_the_fields_recipe():
+    from dataclasses import replace
+
+    from landmarks.cascade import ALIGNED_JITTER
+    from landmarks.config import CPU
+    from landmarks.pipeline import FIELD_AUGMENTATION
+    from landmarks.training import training_augmentation
+
+    plain = replace(CPU, detector="none")
+    light = training_augmentation(plain, second_stage=False, train_set=None, run_dir=None)
+    assert light == {"scale_jitter": 0.1, "shift_jitter": 0.08, "rotation": 0.0}
+    field = replace(plain, augmentation="field")
+    assert training_augmentation(field, second_stage=False, train_set=None,
+                                 run_dir=None) == FIELD_AUGMENTATION
+    second = training_augmentation(field, second_stage=True, train_set=None, run_dir=None)
+    assert second == {**FIELD_AUGMENTATION, **ALIGNED_JITTER}
+    with pytest.raises(ParameterError, match="no_augment"):
+        replace(field, no_augment=True)
