@@ -33,10 +33,26 @@ def plot_training_curves(history: pd.DataFrame, metrics: list[str], path, title:
     from 1), the kept epoch marked."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     epochs = np.arange(1, len(history) + 1)
+    from matplotlib.ticker import MaxNLocator
+
+    marker = "o" if len(history) < 3 else None  # a line through one point is not drawn
     for ax, name in zip(axes[0], metrics):
-        ax.plot(epochs, history[name], label="train")
+        ax.plot(epochs, history[name], color=PALETTE[0], marker=marker, label="train")
         if f"val_{name}" in history:
-            ax.plot(epochs, history[f"val_{name}"], "--", label="validation")
+            ax.plot(epochs, history[f"val_{name}"], "--", color=PALETTE[1], marker=marker,
+                    label="validation")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if marker:
+            ax.set_xlim(0.5, len(history) + 0.5)
+            ax.set_xticks(epochs)
+        notes = [f"{label}: not a finite number in {count} of {len(history)} epochs"
+                 for label, column in (("train", name), ("validation", f"val_{name}"))
+                 if column in history
+                 and (count := int((~np.isfinite(history[column].to_numpy(float))).sum()))]
+        if notes:  # a diverged run: say so where the curve is missing, not a blank panel
+            ax.text(0.5, 0.5, "\n".join(notes) + "\n(the run diverged: NaN or inf)",
+                    transform=ax.transAxes, ha="center", va="center", fontsize=8,
+                    bbox={"facecolor": "white", "edgecolor": "0.6"})
         if best_epoch:
             ax.axvline(best_epoch, color="0.5", lw=0.8, ls=":", label=f"kept (epoch {best_epoch})")
         ax.set_xlabel("epoch")

@@ -64,6 +64,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-baselines", action="store_true", help="leave out the scikit-learn rows")
     add_sweep_flags(p)
     p.add_argument("--out", default="results/phone_price", help="where summary.* and compare/ go")
+    p.add_argument("--redraw-curves", action="store_true",
+                   help="train nothing: draw each complete run's curves.png again from its "
+                        "history.csv (e.g. after a change to the figure)")
     return p.parse_args(argv)
 
 
@@ -201,7 +204,12 @@ def summarize(runs: pd.DataFrame, out: Path, command: str) -> pd.DataFrame:
 def main(argv=None) -> None:
     args = parse_args(argv)
     grid = configs(args)
-    from phone_price.training import train
+    from phone_price.training import redraw_curves, train
+
+    if args.redraw_curves:
+        drawn = sum(redraw_curves(config) for config in grid)
+        print(f"redrew the curves of {drawn} of {len(grid)} runs (the others are not complete)")
+        return
 
     runs, failures = run_grid(train, grid, args)
     runs["model"] = runs.apply(model_name, axis=1)

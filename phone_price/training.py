@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +17,31 @@ from common.runs import finish_run, start_run
 from phone_price.config import PhoneConfig
 from phone_price.data import load_labeled, split_indices
 from phone_price.normalization import apply_normalization, fit_normalization, save_normalization
+
+CURVES = ("loss", "accuracy")
+
+
+def curves_title(config: PhoneConfig, run_dir) -> str:
+    return f"{Path(run_dir).name}: {config.head} head, {config.normalization} normalization"
+
+
+def redraw_curves(config: PhoneConfig) -> bool:
+    """Draw a complete run's curves.png again from its history.csv (nothing trained); False
+    where the run is not complete."""
+    import pandas as pd
+
+    from common.files import read_json
+    from common.plotting import plot_training_curves
+    from common.runs import is_complete
+
+    run_dir = Path(config.out)
+    if not is_complete(run_dir) or not (run_dir / "history.csv").exists():
+        return False
+    best = read_json(run_dir / "metrics.json").get("best_epoch")
+    plot_training_curves(pd.read_csv(run_dir / "history.csv"), list(CURVES),
+                         run_dir / "curves.png", title=curves_title(config, run_dir),
+                         best_epoch=int(best) if best else None)
+    return True
 
 
 def train_and_score(config: PhoneConfig, x, y, rows: dict, run_dir, *, fold=None) -> dict:
@@ -53,8 +79,7 @@ def train_and_score(config: PhoneConfig, x, y, rows: dict, run_dir, *, fold=None
         model, batches, (xs["val"], targets(ys["val"], head)), run_dir,
         epochs=config.epochs, steps_per_epoch=steps, monitor="val_accuracy", mode="max",
         seed=config.seed, callbacks=stopping, quiet=config.quiet,
-        curves=("loss", "accuracy"),
-        title=f"{run_dir.name}: {head} head, {config.normalization} normalization",
+        curves=CURVES, title=curves_title(config, run_dir),
     )
     metrics = {}
     for split in rows:

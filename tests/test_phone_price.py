@@ -238,3 +238,22 @@ def test_a_good_user_csv_trains(tmp_path, data_dir):
     assert metrics["val_accuracy"] > 0.7  # chance is 0.25: it learned from the user's rows
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())
     assert recorded["csv"] == str(path) and recorded["csv_sha256"] == sha256_of(path)
+
+
+def test_a_diverged_runs_curves_say_so_instead_of_a_blank_panel(tmp_path, monkeypatch):
+    import matplotlib.axes
+    import pandas as pd
+
+    from common.plotting import plot_training_curves
+
+    texts = []
+    original = matplotlib.axes.Axes.text
+    monkeypatch.setattr(matplotlib.axes.Axes, "text",
+                        lambda self, x, y, s, **kw: texts.append(s) or original(self, x, y, s,
+                                                                                 **kw))
+    history = pd.DataFrame({"loss": [float("nan")], "val_loss": [float("inf")],
+                            "accuracy": [0.26], "val_accuracy": [0.0]})
+    plot_training_curves(history, ["loss", "accuracy"], tmp_path / "curves.png", best_epoch=1)
+    assert texts == ["train: not a finite number in 1 of 1 epochs\nvalidation: not a finite "
+                     "number in 1 of 1 epochs\n(the run diverged: NaN or inf)"]
+    assert (tmp_path / "curves.png").stat().st_size > 5_000
