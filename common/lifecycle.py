@@ -288,3 +288,17 @@ def epoch_progress():
 
     return EpochProgress()
 
+
+def redraw_curves(run_dir, curves, title: str) -> bool:
+    """Draw a complete run's curves.png again from its history.csv and the kept epoch of its
+    metrics.json (nothing trained); False where the run is not complete."""
+    from common.runs import is_complete
+
+    run_dir = Path(run_dir)
+    if not is_complete(run_dir) or not (run_dir / "history.csv").exists():
+        return False
+    best = read_json(run_dir / "metrics.json").get("best_epoch")
+    plot_training_curves(pd.read_csv(run_dir / "history.csv"), list(curves),
+                         run_dir / "curves.png", title=title,
+                         best_epoch=int(best) if best else None)
+    return True

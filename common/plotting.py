@@ -31,7 +31,8 @@ def plot_training_curves(history: pd.DataFrame, metrics: list[str], path, title:
                          best_epoch: int | None = None) -> None:
     """One panel per metric: training (solid) against validation (dashed) by epoch (counted
     from 1), the kept epoch marked."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False,
+                             layout="constrained")
     epochs = np.arange(1, len(history) + 1)
     from matplotlib.ticker import MaxNLocator
 

@@ -73,9 +73,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_sweep_flags(p)
     p.add_argument("--out", default="results/landmarks/comparison", help="sweep folder")
     p.add_argument("--figures-only", action="store_true",
-                   help="train nothing: redraw nme.png and ced.png from --out's summary.csv and "
-                        "run folders (the committed comparison predates the current training "
-                        "code, so a plain rerun would train every run again)")
+                   help="train nothing: redraw nme.png, ced.png and each run's curves.png "
+                        "from --out's summary.csv and run folders (the committed comparison "
+                        "predates the current training code, so a plain rerun would train "
+                        "every run again)")
     args = p.parse_args(argv)
     if "losses" in args.groups and not set(args.heads) & set(DENSE_HEADS):
         p.error("argument --heads: the losses group compares losses on the best Dense head; "
@@ -261,8 +262,14 @@ def redraw(args) -> None:
     tables = {group: table.drop(columns="group").reset_index(drop=True)
               for group, table in summary.groupby("group", sort=False)}
     plot_nme(tables, out / "nme.png")
-    plot_ced(committed_runs(tables, args), out / "ced.png")
-    print(f"redrew {shown(out / 'nme.png')} and {shown(out / 'ced.png')}")
+    runs = committed_runs(tables, args)
+    plot_ced(runs, out / "ced.png")
+    from landmarks.training import redraw_curves
+
+    drawn = sum(redraw_curves(run) for run in
+                dict.fromkeys(r for frame in runs.values() for r in frame["run_dir"]))
+    print(f"redrew {shown(out / 'nme.png')}, {shown(out / 'ced.png')} and {drawn} runs' "
+          "curves.png")
 
 
 def main(argv=None) -> None:

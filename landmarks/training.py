@@ -18,6 +18,24 @@ from common.files import write_json
 from common.runs import start_run
 from landmarks.config import LandmarkConfig
 
+CURVES = ("loss", "nme")
+
+
+def curves_title(config: dict) -> str:
+    """A landmark run's curves' heading: its folder and what it trains (from its config)."""
+    return (f"{Path(config['out']).name}: {config['dataset']}, {config['backbone']}, "
+            f"{config['head']} head, {config.get('points') or 'all'} points, "
+            f"{config['image_size']} px, {config['loss']}, seed {config['seed']}")
+
+
+def redraw_curves(run_dir) -> bool:
+    """A complete landmark run's curves.png again from its history.csv and config.json."""
+    from common.files import read_json
+    from common.lifecycle import redraw_curves as redraw
+
+    config = read_json(Path(run_dir) / "config.json")
+    return redraw(run_dir, CURVES, curves_title({**config, "out": str(run_dir)}))
+
 
 def check_weights_file(weights: str) -> None:
     """A weights file that is named must exist (checked before the run folder is made)."""
@@ -156,9 +174,7 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
                                            training=False),
         run_dir, epochs=config.epochs, steps_per_epoch=steps,
         monitor="val_nme", mode="min", seed=config.seed, callbacks=schedule,
-        quiet=not progress, curves=("loss", "nme"),
-        title=f"{Path(config.out).name}: {config.dataset}, {config.backbone}, {config.head} "
-              f"head, {size} px",
+        quiet=not progress, curves=CURVES, title=curves_title(record(config)),
     )
     flip = train_set.spec.flip_permutation if config.flip_test else None
     predictor = Predictor(best, flip_permutation=flip)

@@ -26,22 +26,10 @@ def curves_title(config: PhoneConfig, run_dir) -> str:
 
 
 def redraw_curves(config: PhoneConfig) -> bool:
-    """Draw a complete run's curves.png again from its history.csv (nothing trained); False
-    where the run is not complete."""
-    import pandas as pd
+    """A complete run's curves.png again from its history.csv (``lifecycle.redraw_curves``)."""
+    from common.lifecycle import redraw_curves as redraw
 
-    from common.files import read_json
-    from common.plotting import plot_training_curves
-    from common.runs import is_complete
-
-    run_dir = Path(config.out)
-    if not is_complete(run_dir) or not (run_dir / "history.csv").exists():
-        return False
-    best = read_json(run_dir / "metrics.json").get("best_epoch")
-    plot_training_curves(pd.read_csv(run_dir / "history.csv"), list(CURVES),
-                         run_dir / "curves.png", title=curves_title(config, run_dir),
-                         best_epoch=int(best) if best else None)
-    return True
+    return redraw(config.out, CURVES, curves_title(config, config.out))
 
 
 def train_and_score(config: PhoneConfig, x, y, rows: dict, run_dir, *, fold=None) -> dict:
