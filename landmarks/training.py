@@ -32,7 +32,10 @@ def redraw_curves(run_dir) -> bool:
     """A complete landmark run's curves.png again from its history.csv and config.json."""
     from common.files import read_json
     from common.lifecycle import redraw_curves as redraw
+    from common.runs import is_complete
 
+    if not is_complete(run_dir):
+        return False
     config = read_json(Path(run_dir) / "config.json")
     return redraw(run_dir, CURVES, curves_title({**config, "out": str(run_dir)}))
 

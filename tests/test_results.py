@@ -104,10 +104,15 @@ def test_the_comparison_figures_redraw_from_the_committed_summary_alone(tmp_path
 
     committed = REPO / "results" / "landmarks" / "comparison"
     shutil.copy(committed / "summary.csv", tmp_path)
-    for run in committed.glob("*pt-*-seed*"):  # only what the figures read of each run
+    runs = sorted(committed.glob("*pt-*-seed*"))
+    for n, run in enumerate(runs):  # only what the figures read of each run
         (tmp_path / run.name).mkdir()
-        shutil.copy(run / "nme_val.json", tmp_path / run.name)
+        names = ["nme_val.json"] + (["config.json", "metrics.json", "history.csv"] if n == 0
+                                    else [])
+        for name in names:
+            shutil.copy(run / name, tmp_path / run.name)
     sweep.main(["--figures-only", "--out", str(tmp_path)])
     assert (tmp_path / "nme.png").stat().st_size > 10_000
     assert (tmp_path / "ced.png").stat().st_size > 10_000
-    assert not any(tmp_path.glob("*/config.json"))  # nothing was trained
+    drawn = sorted(p.parent.name for p in tmp_path.glob("*/curves.png"))
+    assert drawn == [runs[0].name]  # the complete run's curves; nothing trained or touched
