@@ -55,3 +55,23 @@ def synthetic_ibug(tmp_path_factory) -> Path:
         (folder / f"{1000 + i // 2}_{i % 2 + 1}.pts").write_text(
             f"version: 1\nn_points: 68\n{{\n{body}\n}}\n")
     return root
+
+
+def phone_csv(path, rows=60, extra_field=False, value=None):
+    """A small phone CSV in Kaggle's format (random features, the four classes in turn), with
+    one field too many in row 2 or ``value`` in row 5's first column where asked."""
+    import numpy as np
+
+    from phone_price.data import FEATURES
+
+    rng = np.random.default_rng(0)
+    lines = [",".join(FEATURES + ["price_range"])]
+    for i in range(rows):
+        cells = [str(int(v)) for v in rng.integers(0, 100, len(FEATURES))] + [str(i % 4)]
+        if value is not None and i == 3:
+            cells[0] = value
+        if extra_field:
+            cells = ["7", *cells]
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -222,3 +222,24 @@ def test_a_fit_that_stops_at_its_iteration_limit_says_so_in_one_line(capsys):
     assert model.n_iter_[0] == 1
     fit_clone(LogisticRegression(max_iter=1000), x / 1000, y)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("script_name, argv, message", [
+    ("phone_price/train.py", ["--dropout", "1.5"], "--dropout: must be in [0, 1)"),
+    ("phone_price/train.py", ["--lr", "0"], "--lr: must be in (0, inf)"),
+    ("reuters_losses/train.py", ["--lr", "-1"], "--lr: must be in (0, inf)"),
+    ("landmarks/train.py", ["--image-size", "16"], "mobilenetv2 needs at least 32 px"),
+    ("landmarks/train.py", ["--weights", "weights.bin"], "expected none, imagenet, or a file"),
+    ("landmarks/train.py", ["--lr", "nan"], "--lr: must be in (0, inf)"),
+    ("landmarks/train.py", ["--backbone", "small_cnn", "--weights", "imagenet"],
+     "small_cnn has no ImageNet weights"),
+    ("reuters_losses/train.py", ["--loss", "mse", "--label-smoothing", "0.1"],
+     "only categorical_crossentropy"),
+])
+def test_impossible_flags_are_refused_by_argparse(script_name, argv, message, capsys):
+    import importlib
+
+    module = importlib.import_module(script_name.removesuffix(".py").replace("/", "."))
+    with pytest.raises(SystemExit) as exit_:
+        (getattr(module, "parse_config", None) or module.parse_args)(argv)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

@@ -99,3 +99,23 @@ def test_evaluate_with_detector_boxes_reports_the_detection_rate(trained_run, tm
     scores = json.loads((tmp_path / "evaluation_val_detector.json").read_text())
     assert 0.5 < scores["val_detector_detection_rate"] <= 1.0
     assert scores["val_detector_detected_nme"] > 0 and scores["val_detector_nme"] > 0
+
+
+# ------------------------------------------------------------------------ photos and run folders
+def test_predict_gives_images_that_share_a_stem_distinct_names(tmp_path):
+    from landmarks.predict import output_names
+
+    files = [tmp_path / "a" / "face.jpg", tmp_path / "b" / "face.jpg", tmp_path / "a" / "face.png"]
+    names = output_names(files)
+    assert len(set(names)) == 3
+
+
+@pytest.mark.parametrize("box", ["nan,0,10,10", "0,0,inf,10", "0,0,0,10"])
+def test_predict_refuses_a_box_that_is_not_finite_and_positive(box, capsys):
+    from landmarks.predict import parse_args
+
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(["run", "face.jpg", "--box", box])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "argument --box" in err and box in err

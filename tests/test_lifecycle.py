@@ -1,8 +1,15 @@
-"""The shared run lifecycle: exact resume, the kept checkpoint, damaged backups, NaN, folders."""
+"""The shared run lifecycle: exact resume, the kept checkpoint, damaged backups, NaN, folders;
+scripts interrupted by a signal and resumed, and sweeps that skip, fail or lose a worker."""
 
 import json
 import os
+import shutil
+import signal
 import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,6 +21,8 @@ from common.errors import UserError
 from common.files import read_json, write_json
 from common.identity import config_differences
 from common.runs import finish_run, run_state, start_run
+from common.sweep import plan, run_configs
+from tests.conftest import REPO
 
 X = np.random.default_rng(0).normal(size=(96, 6)).astype(np.float32)
 Y = keras.utils.to_categorical((X[:, 0] + X[:, 1] > 0).astype(int), 2)
@@ -176,3 +185,139 @@ def test_writes_are_spaced_but_a_resume_from_an_older_backup_is_still_exact(tmp_
     assert not (run_dir / "backup").exists()
     _, again = train(tmp_path / "spaced")
     pd.testing.assert_frame_equal(history, again)
+
+
+def dies_once(config):
+    """A sweep task whose worker process dies the first time (as under kill -9)."""
+    import os
+    from pathlib import Path
+
+    marker = Path(config["out"]) / "died"
+    if config.get("die") and not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("x")
+        os._exit(1)
+    Path(config["out"]).mkdir(parents=True, exist_ok=True)
+    (Path(config["out"]) / "ran").write_text("x")
+
+
+def test_one_dead_pool_worker_does_not_fail_the_other_configurations(tmp_path):
+    from common.sweep import run_local
+
+    configs = [{"out": str(tmp_path / f"c{i}"), "die": i == 1} for i in range(4)]
+    failures = run_local(dies_once, configs, jobs=2)
+    assert failures == {}
+    assert all((tmp_path / f"c{i}" / "ran").exists() for i in range(4))
+
+
+SCRIPT_ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def default_sigint() -> None:
+    """In the child: SIGINT as a terminal delivers it. A test runner's worker may ignore SIGINT,
+    and an ignored SIGINT is inherited: Python would then never raise KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def script(name, *args, env=None):
+    return subprocess.Popen([sys.executable, str(REPO / name), *map(str, args)], cwd=REPO,
+                            env=env or SCRIPT_ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+
+
+def epochs_done(run_dir: Path) -> int:
+    try:
+        return json.loads((run_dir / "backup" / "state.json").read_text())["epochs_done"]
+    except (OSError, ValueError):
+        return 0
+
+
+def stop_after(process, run_dir: Path, epochs: int, sig) -> str:
+    """Send ``sig`` once the run's backup holds ``epochs`` epochs; the process's stderr."""
+    deadline = time.time() + 120
+    while epochs_done(run_dir) < epochs and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(sig)
+    return process.communicate(timeout=60)[1]
+
+
+@pytest.mark.slow
+def test_sigint_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir):
+    from common.lifecycle import INTERRUPT_AFTER
+
+    common = ["--data-dir", data_dir, "--epochs", 12, "--quiet"]
+    interrupted = script("phone_price/train.py", *common, "--out", tmp_path / "resumed",
+                         env={**SCRIPT_ENV, INTERRUPT_AFTER: "5"})  # SIGINT after epoch 5
+    straight = script("phone_price/train.py", *common, "--out", tmp_path / "straight")
+    err = interrupted.communicate(timeout=300)[1]
+    assert interrupted.returncode == 130 and "run the same command again" in err, err[-2000:]
+    assert "Traceback" not in err and not (tmp_path / "resumed" / "metrics.json").exists()
+    assert epochs_done(tmp_path / "resumed") == 5
+    again = script("phone_price/train.py", *common, "--out", tmp_path / "resumed")
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0 and "resuming" in err, err[-2000:]
+    straight_err = straight.communicate(timeout=300)[1]  # read its pipes: it never blocks
+    assert straight.returncode == 0, straight_err[-2000:]
+    first = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    second = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
+    assert first == second
+
+
+@pytest.mark.slow
+def test_a_killed_rerun_leaves_no_stale_metrics_for_the_sweep(tmp_path, data_dir):
+    from phone_price import compare
+    from phone_price.train import parse_config
+    from phone_price.training import train
+
+    sweep = tmp_path / "X"
+    target = sweep / "compare" / "regression-global-seed0"
+    train(parse_config(["--data-dir", str(data_dir), "--epochs", "2", "--quiet",
+                        "--out", str(tmp_path / "cls")]))
+    shutil.copytree(tmp_path / "cls", target)  # a complete classification run in the wrong place
+
+    refused = script("phone_price/train.py", "--data-dir", data_dir, "--head", "regression",
+                     "--epochs", 60, "--out", target)
+    assert refused.wait(timeout=120) == 2 and "head: classification → regression" in \
+        refused.stderr.read()
+    killed = script("phone_price/train.py", "--data-dir", data_dir, "--head", "regression",
+                    "--epochs", 60, "--quiet", "--overwrite", "--out", target)
+    stop_after(killed, target, 1, signal.SIGKILL)
+    assert not (target / "metrics.json").exists()
+
+    argv = ["--data-dir", str(data_dir), "--seeds", "0", "--heads", "regression",
+            "--normalizations", "global", "--epochs", "60", "--no-best", "--no-baselines",
+            "--out", str(sweep)]
+    compare.main(argv)
+    metrics = json.loads((target / "metrics.json").read_text())
+    config = json.loads((target / "config.json").read_text())
+    assert config["head"] == "regression" and config["epochs"] == 60
+    assert metrics["best_epoch"] <= 60 and len(pd.read_csv(target / "history.csv")) == 60
+
+
+def fake_run(out, **config):
+    start_run(out, {"out": str(out), **config})
+    finish_run(out, {"val_accuracy": 0.5})
+    return {"out": str(out), **config}
+
+
+def test_a_sweep_skips_only_folders_with_the_requested_settings(tmp_path, capsys):
+    done = fake_run(tmp_path / "a", epochs=2, seed=0)
+    assert plan([done]) == []
+    assert "skipping 1 complete" in capsys.readouterr().err
+    with pytest.raises(UserError, match=r"other settings \(epochs: 2 → 3\).*overwrite it"):
+        plan([{**done, "epochs": 3}])
+    assert plan([{**done, "epochs": 3}], overwrite=True)[0]["overwrite"] is True
+
+
+def test_a_failed_configuration_is_reported_and_the_others_run(tmp_path, capsys):
+    ran = []
+
+    def run_fn(config):
+        if config["seed"] == 1:
+            raise ValueError("impossible setting")
+        ran.append(config["seed"])
+
+    grid = [{"out": str(tmp_path / f"s{seed}"), "seed": seed} for seed in (0, 1, 2)]
+    failures = run_configs(run_fn, grid)
+    assert ran == [0, 2] and list(failures) == [grid[1]["out"]]
+    assert "ValueError: impossible setting" in capsys.readouterr().err

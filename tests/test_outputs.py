@@ -2,6 +2,7 @@
 what the tool wrote (with a manifest and a lock), and shipped models checked against their
 sha256."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from common.errors import UserError
 from common.outputs import OutputFolder
+from common.runs import start_run
 from tests.conftest import REPO
 
 SHIPPED = REPO / "results" / "landmarks" / "ibug68-mobilenetv2-128px"
@@ -272,3 +274,92 @@ def test_a_tflite_file_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path,
     with pytest.raises(UserError, match="writing the TFLite file needs about"):
         export_tflite(model, tmp_path / "model.tflite")
     assert list(tmp_path.iterdir()) == []
+
+
+def a_config(**extra):
+    return {"seed": 0, "epochs": 1, "out": "x", **extra}
+
+
+# --------------------------------------------------------------------- --overwrite deletes data
+def test_overwrite_refuses_a_folder_that_holds_no_run(tmp_path):
+    (tmp_path / "thesis.txt").write_text("four years of work")
+    with pytest.raises(UserError, match="not a run folder"):
+        start_run(tmp_path, a_config(), overwrite=True)
+    assert (tmp_path / "thesis.txt").read_text() == "four years of work"
+
+
+def test_overwrite_keeps_what_no_run_writes_and_refuses(tmp_path):
+    start_run(tmp_path, a_config())
+    (tmp_path / "history.csv").write_text("epoch\n0\n")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="notes.txt"):
+        start_run(tmp_path, a_config(epochs=2), overwrite=True)
+    assert (tmp_path / "notes.txt").exists() and (tmp_path / "history.csv").exists()
+
+
+def test_overwrite_deletes_only_the_runs_own_files(tmp_path):
+    start_run(tmp_path, a_config())
+    for name in ("history.csv", "metrics.json", "curves.png", "model.keras"):
+        (tmp_path / name).write_text("old")
+    (tmp_path / "tensorboard").mkdir()
+    start_run(tmp_path, a_config(epochs=2), overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".lock") == ["config.json"]
+    assert json.loads((tmp_path / "config.json").read_text())["epochs"] == 2
+
+
+def test_a_new_run_refuses_a_folder_of_other_files(tmp_path):
+    (tmp_path / "thesis.txt").write_text("x")
+    with pytest.raises(UserError, match="not empty"):
+        start_run(tmp_path, a_config())
+
+
+def test_a_run_recorded_at_the_repository_root_never_deletes_the_repository(tmp_path):
+    repo = tmp_path / "clone"
+    start_run(repo, a_config())  # --out . once: the root now looks like a run folder
+    (repo / ".git").mkdir()
+    (repo / "metrics.json").write_text("{}")
+    with pytest.raises(UserError, match=r"clone/\.git, which no run writes"):
+        start_run(repo, a_config(epochs=2), overwrite=True)
+    assert (repo / ".git").is_dir() and (repo / "metrics.json").exists()
+
+
+# ---------------------------------------------------------------------- one process per folder
+def test_a_second_process_is_refused_while_the_first_holds_the_folder(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from common.runs import start_run
+        start_run({str(tmp_path)!r}, {{"seed": 0}})
+        print("locked", flush=True)
+        time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(UserError, match="another process is running"):
+            start_run(tmp_path, {"seed": 0})
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_full_disk_is_one_line_naming_the_file(capsys):
+    import errno
+
+    from common.cli import run_cli
+
+    def main(argv=None):
+        raise OSError(errno.ENOSPC, "No space left on device", "/mnt/small/run/model.keras")
+
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(main)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert "/mnt/small/run/model.keras" in err and "free some space" in err
+
+
+def test_evaluate_into_an_unwritable_folder_is_one_line(tmp_path):
+    from phone_price import evaluate
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "out").write_text("a file")
+    with pytest.raises(UserError, match="is a file, not a folder"):
+        evaluate.evaluate(tmp_path / "run", "test", out=tmp_path / "out")

@@ -257,3 +257,21 @@ def test_a_diverged_runs_curves_say_so_instead_of_a_blank_panel(tmp_path, monkey
     assert texts == ["train: not a finite number in 1 of 1 epochs\nvalidation: not a finite "
                      "number in 1 of 1 epochs\n(the run diverged: NaN or inf)"]
     assert (tmp_path / "curves.png").stat().st_size > 5_000
+
+
+def test_phone_evaluate_output_that_is_a_folder_is_one_line(tmp_path):
+    from phone_price import evaluate
+
+    lines = [",".join(["id"] + FEATURES), ",".join(["1"] + ["1"] * len(FEATURES))]
+    (tmp_path / "u.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match="is a folder"):
+        evaluate.predict_file(tmp_path, tmp_path / "u.csv", tmp_path)
+
+
+def test_phone_predict_from_a_missing_csv_is_one_line_naming_the_flag(tmp_path):
+    from phone_price import evaluate
+
+    with pytest.raises(UserError, match="nope.csv not found") as caught:
+        evaluate.predict_file(tmp_path, tmp_path / "nope.csv", tmp_path / "p.csv")
+    assert caught.value.param == "predict"
+    assert not (tmp_path / "p.csv").exists()
