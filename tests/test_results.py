@@ -116,3 +116,16 @@ def test_the_comparison_figures_redraw_from_the_committed_summary_alone(tmp_path
     assert (tmp_path / "ced.png").stat().st_size > 10_000
     drawn = sorted(p.parent.name for p in tmp_path.glob("*/curves.png"))
     assert drawn == [runs[0].name]  # the complete run's curves; nothing trained or touched
+
+
+def test_the_dry_run_adds_up_recorded_training_and_counts_the_untimed_runs(capsys):
+    from common import reproduce
+
+    reproduce.main(["--dry-run"])
+    lines = capsys.readouterr().out.splitlines()
+    preset = next(line for line in lines
+                  if line.startswith("[landmarks] python landmarks/train.py "))
+    assert re.search(r"~\d+ min of training when nothing is complete", preset)
+    sweep = next(line for line in lines if "python landmarks/sweep.py" in line)
+    assert re.search(r"\d+ run\(s\) whose time was not recorded", sweep)  # trained before timing
+    assert not any("(minutes when nothing is complete)" in line for line in lines)
