@@ -11,7 +11,9 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -192,3 +194,25 @@ def finish_run(run_dir: str | Path, metrics: dict) -> None:
         raise TypeError(f"metrics.json holds numbers only; got {bad}")
     plain = {k: None if v is None else float(v) for k, v in metrics.items()}
     write_json(Path(run_dir) / METRICS_FILE, plain)
+
+
+@dataclass(frozen=True, eq=False)
+class RunFolder:
+    """A run folder of one trainer, opened and checked once (``read_run_config``); each
+    experiment's run class names its trainer, its kind and the config keys it requires."""
+
+    path: Path
+    config: dict
+    TRAINER: ClassVar[str] = ""
+    KIND: ClassVar[str] = ""
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def open(cls, path):
+        """The run at ``path``, or one line saying the folder is not a run of this kind."""
+        return cls(Path(path), read_run_config(path, trainer=cls.TRAINER, kind=cls.KIND,
+                                                required=cls.REQUIRED))
+
+    @property
+    def metrics(self) -> dict:
+        return read_json(self.path / METRICS_FILE)

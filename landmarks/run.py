@@ -33,8 +33,8 @@ def result_name(split: str = "val", *, flip: bool | None = None, boxes: str = "t
 
 
 def result_title(run_name: str, split: str = "val", *, flip: bool, boxes: str = "truth") -> str:
-    """What a figure of one evaluation shows, e.g. "r: validation faces, flip test on, boxes
-    from the hog detector" (the figures' heading; ``result_name`` is the files' tag)."""
+    """What a figure of one evaluation shows, e.g. "r: validation faces, flip test on,
+    detector boxes" (the figures' heading; ``result_name`` is the files' tag)."""
     faces = "validation faces" if split == "val" else f"{split} faces"
     crop = "detector boxes" if boxes == "detector" else "boxes around the true points"
     return f"{run_name}: {faces}, flip test {'on' if flip else 'off'}, {crop}"

@@ -9,7 +9,6 @@ normalization, model and metrics, and the labeled rows its split indexes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from common.errors import UserError
 from common.files import read_json
-from common.runs import read_run_config
+from common.runs import RunFolder
 
 TRAINER = "phone_price/train.py"
 
@@ -37,19 +36,10 @@ def read_split_rows(path: Path) -> dict[str, np.ndarray]:
     return rows
 
 
-@dataclass(frozen=True, eq=False)
-class PhoneRun:
+class PhoneRun(RunFolder):
     """A folder that holds a config.json written by phone_price/train.py."""
 
-    path: Path
-    config: dict
-
-    @classmethod
-    def open(cls, path) -> PhoneRun:
-        """The run at ``path``, or one line saying the folder is not a phone-price run."""
-        config = read_run_config(path, trainer=TRAINER, kind="phone-price",
-                                 required=("normalization", "head"))
-        return cls(Path(path), config)
+    TRAINER, KIND, REQUIRED = TRAINER, "phone-price", ("normalization", "head")
 
     @cached_property
     def split(self) -> dict[str, np.ndarray]:
@@ -67,10 +57,6 @@ class PhoneRun:
         from common.saved_models import load_run_model
 
         return load_run_model(self.path, TRAINER)
-
-    @property
-    def metrics(self) -> dict:
-        return read_json(self.path / "metrics.json")
 
     def labeled_rows(self, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
         """(features, labels) of the CSV the run was trained on (its sha256 checked where it

@@ -7,29 +7,17 @@ the wires it was trained on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
-from common.files import read_json
-from common.runs import read_run_config
+from common.runs import RunFolder
 
 TRAINER = "reuters_losses/train.py"
 
 
-@dataclass(frozen=True, eq=False)
-class ReutersRun:
+class ReutersRun(RunFolder):
     """A folder that holds a config.json written by reuters_losses/train.py (or sweep.py)."""
 
-    path: Path
-    config: dict
-
-    @classmethod
-    def open(cls, path) -> ReutersRun:
-        """The run at ``path``, or one line saying the folder is not a Reuters run."""
-        config = read_run_config(path, trainer=TRAINER, kind="Reuters",
-                                 required=("num_words", "activation"))
-        return cls(Path(path), config)
+    TRAINER, KIND, REQUIRED = TRAINER, "Reuters", ("num_words", "activation")
 
     @cached_property
     def model(self):
@@ -37,10 +25,6 @@ class ReutersRun:
         from common.saved_models import load_run_model
 
         return load_run_model(self.path, TRAINER)
-
-    @property
-    def metrics(self) -> dict:
-        return read_json(self.path / "metrics.json")
 
     def data(self, data_dir=None) -> dict:
         """The wires as the run read them: its vocabulary size and input encoding."""
