@@ -6,7 +6,9 @@ faces and the same detector boxes.
     pip install face-recognition-models   # for the dlib shape-predictor row
 
 The model's rates are for the crops alone (cropping is timed apart, as "crop"); with the run's
-flip test each face costs two model passes, as in predict.py. "Photo to points" is the whole
+flip test each face costs two model passes (in one batch), as in predict.py. Each rate is
+given for both runtimes of predict.py's --runtime: Keras, and the TFLite interpreter (XNNPACK)
+on one thread, as dlib runs. "Photo to points" is the whole
 Predictor.predict on a photo and its box, one face at a time: the only rate of a second-stage
 run (its second crop depends on the first stage's points), which is recorded as
 landmarks_predict_<run folder>.
@@ -27,6 +29,30 @@ def rate(count: int, work) -> float:
         work()
         best = min(best, time.perf_counter() - start)
     return count / best
+
+
+def predictor_figures(predictor, *, crops, photos, boxes, truth, seen, eyes,
+                      model_alone: bool) -> dict:
+    """Faces/s of the model alone on crops (batched, one at a time; where ``model_alone``) and
+    of photo to points one face at a time, and the NME of those points."""
+    import numpy as np
+
+    from landmarks.metrics import nme_per_image
+
+    figures = {}
+    if model_alone:
+        predictor.unit_points(crops[:1])  # the one trace
+        figures["model_faces_per_s_batched"] = rate(len(crops),
+                                                    lambda: predictor.unit_points(crops))
+        figures["model_faces_per_s_single"] = rate(len(crops), lambda: [
+            predictor.unit_points(crops[i:i + 1]) for i in range(len(crops))])
+    predictor.predict(photos[0], boxes[0][None])  # the traces
+    figures["photo_faces_per_s_single"] = rate(len(photos), lambda: [
+        predictor.predict(photo, box[None]) for photo, box in zip(photos, boxes)])
+    points = np.stack([predictor.predict(photo, box[None])[0][0]
+                       for photo, box in zip(photos, boxes)])
+    figures["model_detector_nme"] = float(nme_per_image(points, truth, seen, eyes).mean())
+    return figures
 
 
 def main() -> None:
@@ -75,29 +101,27 @@ def main() -> None:
     model = (f"{config['backbone']}, {config['head']} head, stride "
              f"{config.get('heatmap_stride', 8)}, {config['image_size']} px{flip}"
              + (", second stage on the first's aligned crop" if cascade else ""))
-    figures = {}
-    if not cascade:
-        predictor.unit_points(crops[:1])  # the one trace
-        figures["model_faces_per_s_batched"] = rate(len(found),
-                                                    lambda: predictor.unit_points(crops))
-        figures["model_faces_per_s_single"] = rate(len(found), lambda: [
-            predictor.unit_points(crops[i:i + 1]) for i in range(len(found))])
-    predictor.predict(images[found[0]], boxes[0][None])  # the traces
-    figures["photo_faces_per_s_single"] = rate(len(found), lambda: [
-        predictor.predict(images[i], b[None]) for i, b in zip(found, boxes)])
-    ours = np.stack([predictor.predict(images[i], b[None])[0][0] for i, b in zip(found, boxes)])
     seen, eyes = val.visible[found], val.spec.eye_points
-    ours_nme = nme_per_image(ours, val.points[found], seen, eyes).mean()
-    rates = "" if cascade else (f"{figures['model_faces_per_s_batched']:.0f} faces/s batched, "
-                                f"{figures['model_faces_per_s_single']:.0f} one at a time, ")
-    lines = [f"{mapping['detector']} detector: {detect_rate:.0f} images/s, found "
-             f"{len(found)}/{len(images)}",
-             f"crop: {crop_rate:.0f} faces/s",
-             f"our model ({model}): {rates}photo to points "
-             f"{figures['photo_faces_per_s_single']:.0f} faces/s one at a time, NME "
-             f"{100 * ours_nme:.2f}% on the detected faces"]
+    figures, lines = {}, [f"{mapping['detector']} detector: {detect_rate:.0f} images/s, found "
+                          f"{len(found)}/{len(images)}", f"crop: {crop_rate:.0f} faces/s"]
+    runtimes = {"keras": predictor,  # TFLite on one thread, as dlib runs
+                "tflite": run.predictor(runtime="tflite", threads=1)}
+    for runtime, timed in runtimes.items():
+        prefix = "" if runtime == "keras" else "tflite_"
+        timed_figures = predictor_figures(timed, crops=crops, photos=[images[i] for i in found],
+                                          boxes=boxes, truth=val.points[found], seen=seen,
+                                          eyes=eyes, model_alone=not cascade)
+        figures.update({prefix + key: value for key, value in timed_figures.items()})
+        rates = "" if cascade else (
+            f"{timed_figures['model_faces_per_s_batched']:.0f} faces/s batched, "
+            f"{timed_figures['model_faces_per_s_single']:.0f} one at a time, ")
+        threads = ", one thread" if runtime == "tflite" else ""
+        lines.append(f"our model ({model}; {runtime}{threads}): {rates}photo to points "
+                     f"{timed_figures['photo_faces_per_s_single']:.0f} faces/s one at a time, "
+                     f"NME {100 * timed_figures['model_detector_nme']:.2f}% on the detected "
+                     "faces")
     figures.update(detect_images_per_s=detect_rate, crop_faces_per_s=crop_rate,
-                   model_detector_nme=float(ours_nme), detected=len(found))
+                   detected=len(found))
     try:
         import dlib
         import face_recognition_models as models

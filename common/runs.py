@@ -118,14 +118,15 @@ def refuse_non_empty(run_dir: Path) -> None:
                         "new or empty output folder")
 
 
-def lock_run_folder(run_dir: Path) -> None:
+def lock_run_folder(run_dir: Path) -> bool:
     """Hold an OS lock on the run folder for the rest of this process; a second process that
-    asks for the same folder is refused with one line (the lock goes when the process ends)."""
+    asks for the same folder is refused with one line (the lock goes when the process ends, or
+    with ``unlock_run_folder``). True where this call took the lock, False if it was held."""
     import fcntl
 
     key = run_dir.resolve()
     if key in _held_locks:
-        return
+        return False
     fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, file_mode())
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -134,6 +135,14 @@ def lock_run_folder(run_dir: Path) -> None:
         raise UserError(f"another process is running in {run_dir}; wait for it to finish, or "
                         "choose another output folder", param="out") from None
     _held_locks[key] = fd
+    return True
+
+
+def unlock_run_folder(run_dir: Path) -> None:
+    """Let go of this process's lock on the run folder (another process may then open it)."""
+    fd = _held_locks.pop(run_dir.resolve(), None)
+    if fd is not None:
+        os.close(fd)
 
 
 def start_run(out, config: dict, *, overwrite: bool = False) -> Path:
@@ -150,14 +159,19 @@ def start_run(out, config: dict, *, overwrite: bool = False) -> Path:
     elif existing.is_dir() and not (existing / CONFIG_FILE).exists():
         refuse_non_empty(existing)
     run_dir = check_writable_folder(out)
-    lock_run_folder(run_dir)
-    state = run_state(run_dir, config)
-    if state == "different" and not overwrite:
-        refuse_different(run_dir, config)
-    if overwrite:
-        clear_run_folder(run_dir)
-    elif state == "new":
-        refuse_non_empty(run_dir)
+    locked_here = lock_run_folder(run_dir)
+    try:
+        state = run_state(run_dir, config)
+        if state == "different" and not overwrite:
+            refuse_different(run_dir, config)
+        if overwrite:
+            clear_run_folder(run_dir)
+        elif state == "new":
+            refuse_non_empty(run_dir)
+    except UserError:  # a refused library call leaves the folder free for the next try
+        if locked_here:
+            unlock_run_folder(run_dir)
+        raise
     (run_dir / METRICS_FILE).unlink(missing_ok=True)  # from here on, the folder is incomplete
     recorded = {**config, "versions": package_versions()}
     if "out" in recorded:  # where it was written, relative to the repository: no machine path

@@ -80,6 +80,7 @@ def training_augmentation(config: LandmarkConfig, *, second_stage: bool, train_s
     if second_stage:  # the first stage finds the faces and sets the second one's crop
         jitter = {k: ALIGNED_JITTER[k] for k in jitter}
         rotation = max(ALIGNED_JITTER["rotation"], config.rotation)
+        extra.pop("rotation_p", None)  # every aligned crop is turned a little, as estimates err
     elif config.detector != "none":
         jitter = learn_box_mapping(train_set, run_dir, detector=config.detector, jitter=jitter)
     return {**jitter, "rotation": rotation, **extra}

@@ -277,6 +277,7 @@ def test_the_training_augmentation_is_the_light_jitter_or_the_fields_recipe():
     assert training_augmentation(field, second_stage=False, train_set=None,
                                  run_dir=None) == FIELD_AUGMENTATION
     second = training_augmentation(field, second_stage=True, train_set=None, run_dir=None)
-    assert second == {**FIELD_AUGMENTATION, **ALIGNED_JITTER}
+    everyone_turned = {k: v for k, v in FIELD_AUGMENTATION.items() if k != "rotation_p"}
+    assert second == {**everyone_turned, **ALIGNED_JITTER}  # every aligned crop turned a little
     with pytest.raises(ParameterError, match="no_augment"):
         replace(field, no_augment=True)

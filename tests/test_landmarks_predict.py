@@ -87,6 +87,11 @@ def test_predict_with_a_given_box_skips_detection(trained_run, tmp_path, monkeyp
                   str(tmp_path)])
     predicted = read_pts(tmp_path / f"{face.stem}_face0.pts")
     assert nme_per_image(predicted[None], truth[None], np.ones((1, 68), bool), (36, 45))[0] < 0.4
+    predict.main([str(run), str(face), "--box", f"{x0},{y0},{side},{side}", "--runtime",
+                  "tflite", "--out", str(tmp_path / "lite")])  # the flip test inside, one batch
+    lite = read_pts(tmp_path / "lite" / f"{face.stem}_face0.pts")
+    size = json.loads((run / "config.json").read_text())["image_size"]
+    np.testing.assert_allclose(lite, predicted, atol=0.01 * side / size)  # 0.01 px of the crop
 
 
 @pytest.mark.slow
@@ -119,3 +124,15 @@ def test_predict_refuses_a_box_that_is_not_finite_and_positive(box, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "argument --box" in err and box in err
+
+
+def test_a_predictor_names_an_unknown_runtime():
+    import keras
+
+    from common.errors import ParameterError
+    from landmarks.inference import Predictor
+
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ParameterError, match="unknown runtime 'onnx'; choose one of keras, tflite"):
+        Predictor(model, runtime="onnx")

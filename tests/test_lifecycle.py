@@ -187,22 +187,9 @@ def test_writes_are_spaced_but_a_resume_from_an_older_backup_is_still_exact(tmp_
     pd.testing.assert_frame_equal(history, again)
 
 
-def dies_once(config):
-    """A sweep task whose worker process dies the first time (as under kill -9)."""
-    import os
-    from pathlib import Path
-
-    marker = Path(config["out"]) / "died"
-    if config.get("die") and not marker.exists():
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text("x")
-        os._exit(1)
-    Path(config["out"]).mkdir(parents=True, exist_ok=True)
-    (Path(config["out"]) / "ran").write_text("x")
-
-
 def test_one_dead_pool_worker_does_not_fail_the_other_configurations(tmp_path):
     from common.sweep import run_local
+    from tests.sweep_tasks import dies_once
 
     configs = [{"out": str(tmp_path / f"c{i}"), "die": i == 1} for i in range(4)]
     failures = run_local(dies_once, configs, jobs=2)
@@ -232,15 +219,6 @@ def epochs_done(run_dir: Path) -> int:
         return 0
 
 
-def stop_after(process, run_dir: Path, epochs: int, sig) -> str:
-    """Send ``sig`` once the run's backup holds ``epochs`` epochs; the process's stderr."""
-    deadline = time.time() + 120
-    while epochs_done(run_dir) < epochs and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    process.send_signal(sig)
-    return process.communicate(timeout=60)[1]
-
-
 @pytest.mark.slow
 def test_sigint_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir):
     from common.lifecycle import INTERRUPT_AFTER
@@ -263,6 +241,14 @@ def test_sigint_then_rerun_equals_an_uninterrupted_run(tmp_path, data_dir):
     assert first == second
 
 
+def running_with(run_dir: Path, key: str, value) -> bool:
+    """Whether the folder's config.json already records the new run (``key`` set to ``value``)."""
+    try:
+        return json.loads((run_dir / "config.json").read_text()).get(key) == value
+    except (OSError, ValueError):
+        return False
+
+
 @pytest.mark.slow
 def test_a_killed_rerun_leaves_no_stale_metrics_for_the_sweep(tmp_path, data_dir):
     from phone_price import compare
@@ -274,24 +260,28 @@ def test_a_killed_rerun_leaves_no_stale_metrics_for_the_sweep(tmp_path, data_dir
     train(parse_config(["--data-dir", str(data_dir), "--epochs", "2", "--quiet",
                         "--out", str(tmp_path / "cls")]))
     shutil.copytree(tmp_path / "cls", target)  # a complete classification run in the wrong place
+    regression = ["--data-dir", str(data_dir), "--head", "regression", "--epochs", "20",
+                  "--quiet", "--out", str(target)]
+    with pytest.raises(UserError, match="head: classification → regression"):
+        train(parse_config(regression))
 
-    refused = script("phone_price/train.py", "--data-dir", data_dir, "--head", "regression",
-                     "--epochs", 60, "--out", target)
-    assert refused.wait(timeout=120) == 2 and "head: classification → regression" in \
-        refused.stderr.read()
-    killed = script("phone_price/train.py", "--data-dir", data_dir, "--head", "regression",
-                    "--epochs", 60, "--quiet", "--overwrite", "--out", target)
-    stop_after(killed, target, 1, signal.SIGKILL)
-    assert not (target / "metrics.json").exists()
+    killed = script("phone_price/train.py", *regression, "--overwrite")
+    deadline = time.time() + 120  # killed once the new run has begun, whatever epoch it is in
+    while not running_with(target, "head", "regression") and killed.poll() is None \
+            and time.time() < deadline:
+        time.sleep(0.02)
+    killed.kill()
+    err = killed.communicate(timeout=60)[1]
+    assert not (target / "metrics.json").exists(), err[-2000:]
 
     argv = ["--data-dir", str(data_dir), "--seeds", "0", "--heads", "regression",
-            "--normalizations", "global", "--epochs", "60", "--no-best", "--no-baselines",
+            "--normalizations", "global", "--epochs", "20", "--no-best", "--no-baselines",
             "--out", str(sweep)]
     compare.main(argv)
     metrics = json.loads((target / "metrics.json").read_text())
     config = json.loads((target / "config.json").read_text())
-    assert config["head"] == "regression" and config["epochs"] == 60
-    assert metrics["best_epoch"] <= 60 and len(pd.read_csv(target / "history.csv")) == 60
+    assert config["head"] == "regression" and config["epochs"] == 20
+    assert metrics["best_epoch"] <= 20 and len(pd.read_csv(target / "history.csv")) == 20
 
 
 def fake_run(out, **config):

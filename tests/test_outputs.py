@@ -229,7 +229,7 @@ def test_training_onto_a_full_disk_stops_in_one_line_and_resumes_later(tmp_path,
 def test_a_savedmodel_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
     import keras
 
-    from landmarks.export import export_savedmodel
+    from landmarks.serving import export_savedmodel
 
     inputs = keras.Input((8, 8, 3))
     model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(inputs)))
@@ -251,7 +251,7 @@ def test_a_tflite_file_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path,
 
     import keras
 
-    from landmarks.export import export_tflite
+    from landmarks.serving import export_tflite
 
     inputs = keras.Input((8, 8, 3))
     model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(inputs)))
