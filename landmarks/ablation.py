@@ -29,7 +29,8 @@ from landmarks.run import LandmarkRun
 # top of row 2 and not kept; row 4 adds LFPW's training faces (the previous preset); row 5 is a
 # lever tried on row 4; row 6 swaps the small CNN for the ImageNet MobileNetV2 and is the CPU
 # preset; row 7 is a second stage on row 6, row 8 is row 6 with the field's augmentation and
-# row 9 is row 7's second stage on row 8.
+# row 9 is row 7's second stage on row 8; row 10 is the fast preset, row 6 at 64 px without
+# the flip test.
 # The split changes with the pool: rows 0 to 3 and rows 4 on are scored on different
 # validation faces (the table says which), so only rows on one split compare.
 SMALL = {"backbone": "small_cnn", "weights": "none"}
@@ -65,6 +66,9 @@ ROWS = [
      "ablation/9-field-second-stage", {**SECOND_STAGE, "augmentation": "field",
                                        "first_stage": FIELD_DIR,
                                        "weights": f"{FIELD_DIR}/model.keras"}),
+    ("on row 6: 64 px crops, no flip test (the fast preset, --preset fast: one pass of a quarter "
+     "of the pixels)", "ibug68-mobilenetv2-64px",
+     {"preset": "fast", "image_size": 64, "flip_test": False}),
 ]
 PRESET_ROW = 6
 COLUMNS = {"val_noflip_nme": "NME", "val_flip_nme": "NME, flip test",
@@ -160,14 +164,14 @@ def main(argv=None) -> None:
     write_csv(out / "summary.csv", table)
     text = (f"# Landmarks: the CPU preset's levers, one per row\n\nProduced by "
             f"`{command_line('landmarks/ablation.py', argv)}`. ibug68 validation faces "
-            "(person-disjoint), seed 0, 128 px, the small CNN up to row 5; the checkpoint kept "
-            "in training "
-            "(lowest validation NME), scored without and with the flip test, with crops around "
-            "the true points and from the HOG detector (all faces: the undetected ones on the "
-            "fallback box; and the detected faces alone); training minutes are the epochs' wall "
-            "time (timing.json) on this 2-core machine, shared with other work. \"not run\": no "
-            f"complete run of the current code in {shown(RESULTS)}. Each training pool has its "
-            "own validation faces (a fifth of its photos): compare rows of one pool.\n\n"
+            "(person-disjoint), seed 0, 128 px (row 10: 64 px), the small CNN up to row 5; the "
+            "checkpoint kept in training (lowest validation NME), scored without and with the "
+            "flip test, with crops around the true points and from the HOG detector (all faces: "
+            "the undetected ones on the fallback box; and the detected faces alone); training "
+            "minutes are the epochs' wall time (timing.json) on this 2-core machine, shared "
+            "with other work. \"not run\": no complete run of the current code in "
+            f"{shown(RESULTS)}. Each training pool has its own validation faces (a fifth of its "
+            "photos): compare rows of one pool.\n\n"
             + table.to_markdown(index=False) + "\n")
     write_text(out / "summary.md", text)
     print(text)

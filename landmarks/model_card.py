@@ -24,40 +24,29 @@ SOURCES = {"ibug68": "300-W's {subsets} crops (300-W / AFW / Helen / LFPW: resea
                    "images)"}
 
 
-def card(run_dir: Path) -> str:
+def pct(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+def model_hash(model: Path) -> tuple[str, str]:
+    """The model's sha256, computed from its bytes, and whether the run records it."""
     from common.data import sha256_of
     from common.errors import UserError
-    from common.files import read_json
-    from common.paths import shown
     from common.saved_models import check_model_hash
-    from landmarks.run import LandmarkRun, result_name
 
-    run = LandmarkRun.open(run_dir)
-    config = run.config
-    truth = read_json(run_dir / "metrics.json")
-    # The ablation's evaluations (landmarks/ablation.py): no flip test, and the detector's boxes
-    # with and without it.
-    extra = {}
-    for flip, boxes in ((False, "truth"), (False, "detector"), (True, "detector")):
-        extra.update(run.result(flip=flip, boxes=boxes) or {})
-    mapping = run.box_mapping
-    timing = read_json(run_dir / "timing.json")
-    split = run.split
-    model = run_dir / "model.keras"
     if not model.is_file():
-        raise UserError(f"{run_dir} has no model.keras: a card describes a trained model")
+        raise UserError(f"{model.parent} has no model.keras: a card describes a trained model")
     verified = check_model_hash(model)  # computed from the bytes; the record must agree
-    sha = verified or sha256_of(model)
     recorded = "recorded in `model.keras.sha256`" if verified else \
         "no `model.keras.sha256` beside it: a model that is not shipped"
-    points = config.get("points") or {"ibug68": 68, "muct": 76}[config["dataset"]]
-    markup = "5 derived points (eye centres, nose tip, mouth corners)" if points == 5 else \
-        f"{points} facial landmarks ({MARKUP[config['dataset']]})"
-    subsets = (config.get("subsets") or "").replace(",", ", ")
-    source = SOURCES[config["dataset"]].format(subsets=subsets)
-    pct = lambda v: "n/a" if v is None else f"{100 * v:.2f}%"  # noqa: E731
+    return verified or sha256_of(model), recorded
+
+
+def scores_table(config: dict, truth: dict, extra: dict, mapping: dict | None) -> str:
+    """The validation rows: as shipped, without the flip test, on the detector's boxes."""
+    from landmarks.run import result_name
+
     flip = "flip test" if config.get("flip_test") else "no flip test"
-    # The detector-box scores with the shipped flip setting (landmarks/ablation.py's tags).
     detector = result_name(flip=bool(config.get("flip_test")), boxes="detector")
     rows = [(f"true-point boxes, {flip} (as shipped)", truth["val_nme"],
              truth["val_failure_rate_8"], truth["val_failure_rate_10"])]
@@ -68,7 +57,11 @@ def card(run_dir: Path) -> str:
         rows.append((f"{mapping['detector']} detector boxes, {flip} (all faces)",
                      extra[f"{detector}_nme"], extra[f"{detector}_failure_rate_8"],
                      extra[f"{detector}_failure_rate_10"]))
-    table = "\n".join(f"| {a} | {pct(b)} | {pct(c)} | {pct(d)} |" for a, b, c, d in rows)
+    return "\n".join(f"| {a} | {pct(b)} | {pct(c)} | {pct(d)} |" for a, b, c, d in rows)
+
+
+def augmentation_text(config: dict, mapping: dict | None) -> str:
+    """The training augmentation in words: box jitter, rotation, mirror and photometric."""
     field = config.get("augmentation") == "field"
     turn = max(config["rotation"], 30.0) if field else config["rotation"]
     turn_text = (f"{'half the faces turned' if field else 'rotation'} up to {turn:g} degrees, "
@@ -77,24 +70,57 @@ def card(run_dir: Path) -> str:
                   "the crop, a third blurred (PIPNet's and HRNet's recipe, "
                   "`landmarks.pipeline.FIELD_AUGMENTATION`)" if field else "")
     if mapping is None:
-        detection = "The run has no detector mapping (trained without a detector): give boxes."
         jitter_text = "box scale and shift jitter (0.10 / 0.08)"
     else:
         jitter = mapping["training_jitter"]
         jitter_text = (f"box scale and shift jitter as far as the {mapping['detector']} detector "
                        f"errs ({jitter['scale_jitter']:.2f} / {jitter['shift_jitter']:.2f})")
-        rate = extra.get(f"{detector}_detection_rate")
-        detected = extra.get(f"{detector}_detected_nme")
-        detection = ("The validation faces were not scored with detector boxes "
-                     "(`python landmarks/ablation.py` scores them)." if rate is None else
-                     f"The {mapping['detector']} detector found {pct(rate)} of the validation "
-                     f"faces; on those, NME {pct(detected)}; the others are scored on the "
-                     "fallback box (the centred square training faces most often fill).")
+    return f"{jitter_text}, {turn_text}\nmirror, brightness{field_text}"
+
+
+def detection_text(config: dict, extra: dict, mapping: dict | None) -> str:
+    from landmarks.run import result_name
+
+    if mapping is None:
+        return "The run has no detector mapping (trained without a detector): give boxes."
+    detector = result_name(flip=bool(config.get("flip_test")), boxes="detector")
+    rate = extra.get(f"{detector}_detection_rate")
+    if rate is None:
+        return ("The validation faces were not scored with detector boxes "
+                "(`python landmarks/ablation.py` scores them).")
+    return (f"The {mapping['detector']} detector found {pct(rate)} of the validation faces; on "
+            f"those, NME {pct(extra.get(f'{detector}_detected_nme'))}; the others are scored on "
+            "the fallback box (the centred square training faces most often fill).")
+
+
+def card(run_dir: Path) -> str:
+    from common.files import read_json
+    from common.paths import shown
+    from landmarks.run import LandmarkRun
+
+    run = LandmarkRun.open(run_dir)
+    config, mapping, split = run.config, run.box_mapping, run.split
+    truth = read_json(run_dir / "metrics.json")
+    # The ablation's evaluations (landmarks/ablation.py): no flip test, and the detector's boxes
+    # with and without it.
+    extra = {}
+    for flip, boxes in ((False, "truth"), (False, "detector"), (True, "detector")):
+        extra.update(run.result(flip=flip, boxes=boxes) or {})
+    timing = read_json(run_dir / "timing.json")
+    sha, recorded = model_hash(run_dir / "model.keras")
+    points = config.get("points") or {"ibug68": 68, "muct": 76}[config["dataset"]]
+    markup = "5 derived points (eye centres, nose tip, mouth corners)" if points == 5 else \
+        f"{points} facial landmarks ({MARKUP[config['dataset']]})"
+    subsets = (config.get("subsets") or "").replace(",", ", ")
+    source = SOURCES[config["dataset"]].format(subsets=subsets)
+    table = scores_table(config, truth, extra, mapping)
+    detection = detection_text(config, extra, mapping)
     weights = config.get("weights", "none")
     start = "from scratch" if weights == "none" else f"from the weights `{weights}`"
     pretrained = PRETRAINED.get((config["backbone"], weights), weights)
     width = f" (width {config['width']})" if config["backbone"] == "small_cnn" else ""
     inside = " with the flip test inside" if config.get("flip_test") else ""
+    augmentation = augmentation_text(config, mapping)
     return f"""# Model card: `{run_dir.name}`
 
 Generated by `python landmarks/model_card.py {shown(run_dir)}` from this folder's files.
@@ -122,8 +148,7 @@ files 1-based (x + 0.5), as 300-W's own files.
 **Model.** {config['backbone']}{width} {start}, {config['head']} head at
 stride {config['heatmap_stride']}, loss {config['loss']}; Adam {config['lr']}, {config['schedule']}
 schedule over {config['epochs']} epochs, batch {config['batch_size']}; augmentation:
-{jitter_text}, {turn_text}
-mirror, brightness{field_text}; seed {config['seed']}; {timing['train_seconds'] / 60:.0f} minutes of
+{augmentation}; seed {config['seed']}; {timing['train_seconds'] / 60:.0f} minutes of
 training on a 2-core CPU (`timing.json`, wall time of the epochs, while other work shared the
 machine). Kept: epoch {int(truth['best_epoch'])} of {int(truth['epochs_run'])}, by the lowest
 validation NME.

@@ -3,6 +3,7 @@
     python landmarks/train.py                        # CPU preset: ImageNet MobileNetV2, 128 px
     python landmarks/train.py --backbone small_cnn   # the previous preset: 2.5x faster
     python landmarks/train.py --preset gpu                     # ResNet50, ImageNet weights, 224 px
+    python landmarks/train.py --preset fast                    # 64 px, no flip test: speed
     python landmarks/train.py --dataset muct --loss wing
     python landmarks/train.py --head soft-argmax --points 5       # heatmap head, 5 points
 

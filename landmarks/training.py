@@ -100,29 +100,14 @@ def learning_rate(config: LandmarkConfig, steps_per_epoch: int):
     ]
 
 
-def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
-    """Train one configuration into ``out`` (default: ``config.out``) on the data under
-    ``data_dir`` (default: ``config.data_dir``, else the data root); returns the kept
-    checkpoint's metrics. A complete run with the same settings is not trained again by the
-    callers (train.py, the sweeps); an incomplete one resumes exactly."""
-    import keras
-    import tensorflow as tf
-
-    from common import lifecycle
-    from landmarks.cascade import aligned_matrices, open_first_stage
+def checked_inputs(config: LandmarkConfig):
+    """(training faces, validation faces, the first stage's Predictor or None). Everything that
+    can be refused comes before the run folder is made: bad data, a batch too large, a weights
+    file that is missing or cannot be loaded, a first stage of other faces leave no folder."""
+    from landmarks.cascade import open_first_stage
     from landmarks.datasets import load_split, relative_paths
-    from landmarks.inference import Predictor
-    from landmarks.losses import LOSSES
-    from landmarks.metrics import NME, mean_shape
-    from landmarks.model import build_model, fetch_backbone_weights
-    from landmarks.pipeline import cache_crops, crop_targets, make_dataset, steps_per_epoch
-    from landmarks.run import result_title
-    from landmarks.scoring import evaluate_cache
+    from landmarks.model import fetch_backbone_weights
 
-    config = replace(config, out=str(out or config.out or config.default_out()),
-                     data_dir=data_dir or config.data_dir)
-    # Everything that can be refused comes before the run folder is made: bad data, a batch
-    # too large, a weights file that is missing or cannot be loaded leave no folder behind.
     train_set, val_set = load_split(record(config))
     check_weights_file(config.weights)
     fetch_backbone_weights(config.backbone, config.weights)
@@ -133,6 +118,42 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
     first = None
     if config.first_stage:
         first = open_first_stage(config, relative_paths(train_set, config.data_dir))
+    return train_set, val_set, first
+
+
+def write_split(run_dir: Path, train_set, val_set, *, data_dir, start_shape) -> None:
+    """What evaluation reads back: the faces of each side, what was left out, the mean shape."""
+    from landmarks.datasets import relative_paths
+
+    write_json(run_dir / "data_report.json", {"left_out": train_set.left_out,
+                                              "skipped": train_set.skipped})
+    write_json(run_dir / "split.json", {"paths": "relative to the data root",
+                                        "train": relative_paths(train_set, data_dir),
+                                        "val": relative_paths(val_set, data_dir)})
+    write_json(run_dir / "mean_shape.json", {"points": start_shape})  # evaluate needs only this
+
+
+def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
+    """Train one configuration into ``out`` (default: ``config.out``) on the data under
+    ``data_dir`` (default: ``config.data_dir``, else the data root); returns the kept
+    checkpoint's metrics. A complete run with the same settings is not trained again by the
+    callers (train.py, the sweeps); an incomplete one resumes exactly."""
+    import keras
+    import tensorflow as tf
+
+    from common import lifecycle
+    from landmarks.cascade import aligned_matrices
+    from landmarks.inference import Predictor
+    from landmarks.losses import LOSSES
+    from landmarks.metrics import NME, mean_shape
+    from landmarks.model import build_model
+    from landmarks.pipeline import cache_crops, crop_targets, make_dataset, steps_per_epoch
+    from landmarks.run import result_title
+    from landmarks.scoring import evaluate_cache
+
+    config = replace(config, out=str(out or config.out or config.default_out()),
+                     data_dir=data_dir or config.data_dir)
+    train_set, val_set, first = checked_inputs(config)
     lifecycle.set_seed(config.seed)
     size, batch, progress = config.image_size, config.batch_size, not config.quiet
     aligned = {} if first is None else {
@@ -153,13 +174,7 @@ def train(config: LandmarkConfig, *, out=None, data_dir=None) -> dict:
                             initial_points=start_shape)
 
     run_dir = start_run(config.out, record(config), overwrite=config.overwrite)
-    write_json(run_dir / "data_report.json", {"left_out": train_set.left_out,
-                                              "skipped": train_set.skipped})
-    write_json(run_dir / "split.json", {
-        "paths": "relative to the data root",
-        "train": relative_paths(train_set, config.data_dir),
-        "val": relative_paths(val_set, config.data_dir)})
-    write_json(run_dir / "mean_shape.json", {"points": start_shape})  # evaluate needs only this
+    write_split(run_dir, train_set, val_set, data_dir=config.data_dir, start_shape=start_shape)
     augmentation = training_augmentation(config, second_stage=first is not None,
                                          train_set=train_set, run_dir=run_dir)
 

@@ -228,14 +228,19 @@ def test_the_ablations_preset_row_is_the_cpu_preset_and_each_row_adds_one_lever(
 
     levers = [{"head"}, {"schedule", "lr", "epochs"}, {"heatmap_stride", "rotation"},
               {"subsets"}, {"heatmap_stride"}, {"backbone", "weights"},
-              {"first_stage", "weights", "epochs", "lr"}]
-    parents = [0, 1, 2, 2, 4, 4, 6]  # row i + 1 adds its lever to row parents[i]
+              {"first_stage", "weights", "epochs", "lr"}, {"augmentation"},
+              {"first_stage", "weights", "epochs", "lr"}, {"preset", "image_size", "flip_test"}]
+    parents = [0, 1, 2, 2, 4, 4, 6, 6, 8, 6]  # row i + 1 adds its lever to row parents[i]
     for row, (parent, lever) in enumerate(zip(parents, levers), start=1):
         assert changed(rows[row], rows[parent]) == lever
     assert rows[0]["head"] == "sigmoid" and rows[1]["head"] == "soft-argmax"
     assert {r["backbone"] for r in rows[:ablation.PRESET_ROW]} == {"small_cnn"}
     assert rows[7]["first_stage"] == ablation.PRESET_DIR  # the second stage of the preset
     assert rows[7]["weights"] == f"{ablation.PRESET_DIR}/model.keras"
+    assert rows[9]["first_stage"] == ablation.FIELD_DIR  # the second stage of row 8
+    fast = asdict(parse_config(["--preset", "fast"]))
+    assert {k: v for k, v in rows[10].items() if k not in ignored} == {
+        k: v for k, v in fast.items() if k not in ignored} and rows[10]["out"] == fast["out"]
     assert chosen["backbone"] == "mobilenetv2" and chosen["weights"] == "imagenet"
     assert rows[ablation.PRESET_ROW]["subsets"] == "afw,helen_train,lfpw_train"
 
