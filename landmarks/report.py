@@ -13,6 +13,7 @@ from common.report import RESULTS, all_tables, benchmark_line, first_table, run_
 SINGLE_RUNS = {
     "landmarks/ibug68-mobilenetv2-128px": "python landmarks/train.py",
     "landmarks/ibug68-small_cnn-128px": "python landmarks/train.py --backbone small_cnn",
+    "landmarks/ibug68-mobilenetv2-64px": "python landmarks/train.py --preset fast",
 }
 LANDMARKS = RESULTS / "landmarks"
 
@@ -74,6 +75,28 @@ def landmark_boxes() -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
+def landmark_speed() -> str:
+    """Photo to points one face at a time, Keras and TFLite beside dlib in the same run, from
+    every run of benchmarks/landmarks_predict.py that timed both runtimes."""
+    rows = []
+    for path in sorted((RESULTS / "benchmarks").glob("landmarks_predict*.json")):
+        saved = json.loads(path.read_text())
+        figures = saved["figures"]
+        if "tflite_photo_faces_per_s_single" not in figures:
+            continue
+        keras, lite, dlib = (figures[k] for k in ("photo_faces_per_s_single",
+                                                   "tflite_photo_faces_per_s_single",
+                                                   "dlib_faces_per_s"))
+        rows.append({"command": f"`{saved['command']}`", "Keras, faces/s": f"{keras:.0f}",
+                     "TFLite (one thread), faces/s": f"{lite:.0f}",
+                     "dlib, faces/s": f"{dlib:.0f}", "TFLite / dlib": f"{lite / dlib:.2f}×",
+                     "NME, detected faces (ours / dlib's)":
+                         f"{100 * figures['tflite_model_detector_nme']:.2f}% / "
+                         f"{100 * figures['dlib_nme']:.2f}%",
+                     "date": saved["date"]})
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
 LANDMARK_METRICS = {"val_nme": "NME", "val_failure_rate_8": "failure > 0.08",
                     "val_failure_rate_10": "failure > 0.10", "val_auc_10": "AUC @ 0.10",
                     "val_mean_shape_nme": "mean-shape NME", "best_epoch": "best epoch",
@@ -83,6 +106,7 @@ BLOCKS = {
                                   percent=[k for k in LANDMARK_METRICS if "nme" in k
                                            or "failure" in k]),
     "landmark_boxes": landmark_boxes,
+    "landmark_speed": landmark_speed,
     "landmark_comparison": lambda: all_tables(LANDMARKS / "comparison" / "summary.md"),
     "landmark_ablation": lambda: first_table(LANDMARKS / "ablation" / "summary.md"),
     "landmark_pool": lambda: landmark_pool(RESULTS / "benchmarks" / "landmarks_pool.json"),
