@@ -20,19 +20,18 @@ import numpy as np
 from common.errors import UserError
 from landmarks import geometry
 
-TRAINER = "landmarks/train.py"
-
 
 def read_landmark_config(run_dir) -> dict:
     """The run's config.json, or one line saying the folder is not a landmark run."""
     from common.runs import read_run_config
     from landmarks.datasets import DATASETS
+    from landmarks.run import LandmarkRun
 
-    config = read_run_config(run_dir, trainer=TRAINER, kind="landmark",
-                             required=("dataset", "image_size"))
+    config = read_run_config(run_dir, trainer=LandmarkRun.TRAINER, kind=LandmarkRun.KIND,
+                             required=LandmarkRun.REQUIRED)
     if config["dataset"] not in DATASETS:
         raise UserError(f"{run_dir} is not a landmark run (dataset {config['dataset']!r}); give "
-                        f"a folder written by {TRAINER}")
+                        f"a folder written by {LandmarkRun.TRAINER}")
     return config
 
 
@@ -43,8 +42,9 @@ def load_model(run_dir):
     import landmarks.metrics  # noqa: F401
     import landmarks.model  # noqa: F401
     from common.saved_models import load_run_model
+    from landmarks.run import LandmarkRun
 
-    return load_run_model(run_dir, TRAINER, compile=False)
+    return load_run_model(run_dir, LandmarkRun.TRAINER, compile=False)
 
 
 def check_image(image) -> np.ndarray:

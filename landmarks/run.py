@@ -12,13 +12,13 @@ The evaluation files' names (``result_name``) are the one vocabulary of scored s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from common.errors import UserError
+from common.runs import RunFolder
 
 BOXES = ("truth", "detector")
 
@@ -40,20 +40,18 @@ def result_title(run_name: str, split: str = "val", *, flip: bool, boxes: str = 
     return f"{run_name}: {faces}, flip test {'on' if flip else 'off'}, {crop}"
 
 
-@dataclass(frozen=True, eq=False)
-class LandmarkRun:
+class LandmarkRun(RunFolder):
     """A landmark run folder that holds a config.json written by landmarks/train.py."""
 
-    path: Path
-    config: dict
+    TRAINER, KIND, REQUIRED = "landmarks/train.py", "landmark", ("dataset", "image_size")
 
     @classmethod
     def open(cls, path) -> LandmarkRun:
-        """The run at ``path``, or one line saying why it is not a landmark run."""
+        """The run at ``path``, or one line saying why it is not a landmark run (the common
+        checks, and a data set this code knows)."""
         from landmarks.inference import read_landmark_config
 
-        path = Path(path)
-        return cls(path, read_landmark_config(path))
+        return cls(Path(path), read_landmark_config(path))
 
     def _json(self, name: str, *, why: str):
         from common.files import read_json
