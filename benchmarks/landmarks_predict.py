@@ -104,8 +104,8 @@ def main() -> None:
     seen, eyes = val.visible[found], val.spec.eye_points
     figures, lines = {}, [f"{mapping['detector']} detector: {detect_rate:.0f} images/s, found "
                           f"{len(found)}/{len(images)}", f"crop: {crop_rate:.0f} faces/s"]
-    runtimes = {"keras": predictor,  # TFLite on one thread, as dlib runs
-                "tflite": run.predictor(runtime="tflite", threads=1)}
+    # TFLite on one thread, as dlib runs
+    runtimes = {"keras": predictor, "tflite": run.predictor(runtime="tflite", threads=1)}
     for runtime, timed in runtimes.items():
         prefix = "" if runtime == "keras" else "tflite_"
         timed_figures = predictor_figures(timed, crops=crops, photos=[images[i] for i in found],

@@ -130,7 +130,7 @@ def scores(run_dir: Path, data_dir) -> dict:
             result.update(scored(run, data_dir, flip=flip, boxes=boxes))
     timing = read_json(run_dir / "timing.json")
     return {**result, "train_minutes": timing["train_seconds"] / 60,
-            "epochs_run": read_json(run_dir / "metrics.json")["epochs_run"]}
+            "epochs_run": run.metrics["epochs_run"]}
 
 
 def main(argv=None) -> None:

@@ -171,8 +171,10 @@ class Predictor(PredictsFiles):
         return cls(load_model(run_dir), flip_permutation=permutation if flip else None,
                    box_mapping=mapping, **kwargs)
 
-    def _forward_all(self, faces: np.ndarray) -> np.ndarray:
-        out = [self._forward(faces[i:i + self.batch_size]).numpy()
+    def _forward_all(self, faces: np.ndarray, forward=None) -> np.ndarray:
+        """Points [F, K, 2] of ``forward`` (default: the Keras model) in batches."""
+        forward = forward or (lambda batch: self._forward(batch).numpy())
+        out = [forward(faces[i:i + self.batch_size])
                for i in range(0, len(faces), self.batch_size)]
         return np.concatenate(out).reshape(len(faces), -1, 2)
 
@@ -186,10 +188,7 @@ class Predictor(PredictsFiles):
     def unit_points(self, crops) -> np.ndarray:
         """Crops [F, S, S, 3] (0..255) → points [F, K, 2] in crop units."""
         if self._lite is not None:  # the flip test is inside the converted model
-            crops = np.asarray(crops, np.float32)
-            out = [self._lite(crops[i:i + self.batch_size])
-                   for i in range(0, len(crops), self.batch_size)]
-            return np.concatenate(out).reshape(len(crops), -1, 2)
+            return self._forward_all(np.asarray(crops, np.float32), self._lite)
         if self.flip_permutation is None:
             return self._forward_all(np.asarray(crops, np.float32))
         faces, mirrored = self.faces_and_mirrors(crops, self.flip_permutation)

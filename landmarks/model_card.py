@@ -99,8 +99,7 @@ def card(run_dir: Path) -> str:
     from landmarks.run import LandmarkRun
 
     run = LandmarkRun.open(run_dir)
-    config, mapping, split = run.config, run.box_mapping, run.split
-    truth = read_json(run_dir / "metrics.json")
+    config, mapping, split, truth = run.config, run.box_mapping, run.split, run.metrics
     # The ablation's evaluations (landmarks/ablation.py): no flip test, and the detector's boxes
     # with and without it.
     extra = {}

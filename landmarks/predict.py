@@ -26,6 +26,7 @@ from pathlib import Path
 from common.cli import new_parser, positive_int, run_cli
 from common.errors import UserError
 from common.paths import repo_path, shipped_path
+from landmarks.inference import RUNTIMES
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 DEFAULT_OUT = repo_path("results", "landmarks", "predictions")
@@ -60,7 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--detector", choices=("hog", "cnn"), default=None,
                    help="override the run's detector (default: the one of its box mapping)")
     p.add_argument("--batch-size", type=positive_int, default=32, help="faces per model call")
-    p.add_argument("--runtime", choices=("keras", "tflite"), default="keras",
+    p.add_argument("--runtime", choices=RUNTIMES, default="keras",
                    help="run the model through Keras, or convert it first (some seconds) to "
                         "the TFLite interpreter (XNNPACK), faster per face; same points within "
                         "0.01 px of the crop")
