@@ -187,6 +187,19 @@ def test_the_model_card_computes_the_hash_and_reads_every_figure_from_its_run(tm
         card(run)
 
 
+# ----------------- N12 / N14 / N13c: the model card advises no flag it does not have
+def test_the_model_cards_refusals_name_no_flag_it_lacks(tmp_path):
+    from landmarks import model_card
+
+    run = tmp_path / "run"
+    shutil.copytree(SHIPPED, run, ignore=shutil.ignore_patterns("*.png", "MODEL_CARD.md"))
+    (run / "metrics.json").write_text("{not json")
+    with pytest.raises(UserError, match="metrics.json cannot be read as JSON") as refused:
+        model_card.main([str(run)])
+    assert "--overwrite" not in str(refused.value) and "--out" not in str(refused.value)
+    assert not (run / "MODEL_CARD.md").exists()
+
+
 def test_a_row_with_one_field_more_than_the_header_is_refused_with_its_line(tmp_path):
     with pytest.raises(UserError, match=r"line 2: 22 fields, but the header has 21"):
         read_phone_csv(phone_csv(tmp_path / "f.csv", extra_field=True))
