@@ -8,8 +8,8 @@ run's face detector.
     python landmarks/ablation.py --table-only      # the table of the rows already complete
 
 Every row is a landmark run at the CPU preset's image size (a rerun skips complete rows whose
-settings match): the preset (landmarks/config.py) with the row's changes (ROWS). The
-preset itself is a row, in the preset's own folder. A row without a complete run of the current
+settings match): the light CPU preset (row 6, landmarks/config.py) with the row's changes
+(ROWS). The presets are rows, in their own folders. A row without a complete run of the current
 code is listed as not run. Writes <out>/summary.md and summary.csv.
 """
 
@@ -21,24 +21,24 @@ from pathlib import Path
 
 from common.cli import add_data_dir_flag, command_line, new_parser, run_cli
 from common.paths import shown
-from landmarks.config import CPU, RESULTS
+from landmarks.config import CPU_LIGHT, PRESETS, RESULTS
 from landmarks.run import LandmarkRun
 
-# (label, run folder, the settings that differ from the CPU preset). Rows 0 to 2 add one lever
-# each, on the first training pool (AFW + Helen) and the small CNN; row 3 is a lever tried on
-# top of row 2 and not kept; row 4 adds LFPW's training faces (the previous preset); row 5 is a
-# lever tried on row 4; row 6 swaps the small CNN for the ImageNet MobileNetV2 and is the CPU
-# preset; row 7 is a second stage on row 6, row 8 is row 6 with the field's augmentation and
-# row 9 is row 7's second stage on row 8; row 10 is the fast preset, row 6 at 64 px without
-# the flip test.
+# (label, run folder, the settings that differ from the light CPU preset, CPU_LIGHT: row 6).
+# Rows 0 to 2 add one lever each, on the first training pool (AFW + Helen) and the small CNN;
+# row 3 is a lever tried on top of row 2 and not kept; row 4 adds LFPW's training faces; row 5
+# is a lever tried on row 4; row 6 swaps the small CNN for the ImageNet MobileNetV2; row 7 is a
+# second stage on row 6; row 8 is row 6 with the field's augmentation: the CPU preset; row 9 is
+# row 7's second stage on row 8 (the cascade preset); row 10 is the fast preset, row 6 at 64 px
+# without the flip test.
 # The split changes with the pool: rows 0 to 3 and rows 4 on are scored on different
 # validation faces (the table says which), so only rows on one split compare.
 SMALL = {"backbone": "small_cnn", "weights": "none"}
 FIRST_POOL = {**SMALL, "subsets": "afw,helen_train"}
-PRESET_DIR = "results/landmarks/ibug68-mobilenetv2-128px"
-SECOND_STAGE = {"first_stage": PRESET_DIR, "weights": f"{PRESET_DIR}/model.keras", "epochs": 20,
+LIGHT_DIR = "results/landmarks/ablation/6-mobilenetv2-imagenet"
+SECOND_STAGE = {"first_stage": LIGHT_DIR, "weights": f"{LIGHT_DIR}/model.keras", "epochs": 20,
                 "lr": 5e-4}
-FIELD_DIR = "results/landmarks/ablation/8-field-augmentation"
+CASCADE = PRESETS["cascade"]
 HOMEWORK = {"head": "sigmoid", "schedule": "plateau", "lr": 2.5e-4, "epochs": 80}
 ROWS = [
     ("homework head: Dense(2K, sigmoid), Adam 2.5e-4 halved on plateaus, <= 80 epochs",
@@ -49,28 +49,30 @@ ROWS = [
      "ablation/2-cosine", FIRST_POOL),
     ("on row 2: stride-4 heatmaps + rotation up to 30 degrees (not kept: worse)",
      "ablation/4-stride4-rotation", {**FIRST_POOL, "heatmap_stride": 4, "rotation": 30.0}),
-    ("+ LFPW's 802 training faces (the previous preset)", "ibug68-small_cnn-128px", SMALL),
+    ("+ LFPW's 802 training faces (the preset before the ImageNet backbone)",
+     "ibug68-small_cnn-128px", SMALL),
     ("on row 4: stride-4 heatmaps (a light decoder with skip connections; not kept: worse)",
      "ablation/5-stride-4", {**SMALL, "heatmap_stride": 4}),
     ("on row 4: MobileNetV2 with ImageNet weights (torchvision's, converted) for the small CNN, "
-     "heatmaps at stride 8 from a decoder over its stride-8, 16 and 32 maps (the CPU preset)",
-     "ibug68-mobilenetv2-128px", {}),
+     "heatmaps at stride 8 from a decoder over its stride-8, 16 and 32 maps",
+     LIGHT_DIR.removeprefix("results/landmarks/"), {}),
     ("+ a second stage on the crop aligned to row 6's points (row 6's model fine-tuned on "
      "aligned, lightly jittered crops: 20 epochs, cosine from 5e-4)",
      "ablation/7-second-stage", SECOND_STAGE),
     ("on row 6: the field's augmentation (PIPNet's and HRNet's: shift 12%, scale 25%, half the "
-     "faces turned up to 30 degrees, half occluded, blur, colour jitter), same 50 epochs",
-     "ablation/8-field-augmentation", {"augmentation": "field"}),
+     "faces turned up to 30 degrees, half occluded, blur, colour jitter), same 50 epochs (the "
+     "CPU preset)", "ibug68-mobilenetv2-128px", {"augmentation": "field"}),
     ("row 7's second stage on row 8's model, with row 8's augmentation (occlusion, blur, colour "
-     "jitter) on the aligned crops",
-     "ablation/9-field-second-stage", {**SECOND_STAGE, "augmentation": "field",
-                                       "first_stage": FIELD_DIR,
-                                       "weights": f"{FIELD_DIR}/model.keras"}),
+     "jitter) on the aligned crops (the cascade preset, --preset cascade)",
+     "ibug68-mobilenetv2-128px-second-stage",
+     {"preset": CASCADE.preset, "augmentation": CASCADE.augmentation,
+      "first_stage": CASCADE.first_stage, "weights": CASCADE.weights, "epochs": CASCADE.epochs,
+      "lr": CASCADE.lr}),
     ("on row 6: 64 px crops, no flip test (the fast preset, --preset fast: one pass of a quarter "
      "of the pixels)", "ibug68-mobilenetv2-64px",
      {"preset": "fast", "image_size": 64, "flip_test": False}),
 ]
-PRESET_ROW = 6
+PRESET_ROW = 8
 COLUMNS = {"val_noflip_nme": "NME", "val_flip_nme": "NME, flip test",
            "val_flip_failure_rate_8": "failure > 0.08, flip",
            "val_flip_detector_nme": "NME, detector boxes, flip",
@@ -94,9 +96,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def row_config(args, row: int):
-    """The landmark configuration of one row: the CPU preset with the row's changes."""
+    """The landmark configuration of one row: the light CPU preset with the row's changes."""
     _, folder, changes = ROWS[row]
-    return replace(CPU, **changes, seed=args.seed, quiet=True, data_dir=args.data_dir,
+    return replace(CPU_LIGHT, **changes, seed=args.seed, quiet=True, data_dir=args.data_dir,
                    out=str(Path(args.results) / folder))
 
 

@@ -148,8 +148,8 @@ files 1-based (x + 0.5), as 300-W's own files.
 stride {config['heatmap_stride']}, loss {config['loss']}; Adam {config['lr']}, {config['schedule']}
 schedule over {config['epochs']} epochs, batch {config['batch_size']}; augmentation:
 {augmentation}; seed {config['seed']}; {timing['train_seconds'] / 60:.0f} minutes of
-training on a 2-core CPU (`timing.json`, wall time of the epochs, while other work shared the
-machine). Kept: epoch {int(truth['best_epoch'])} of {int(truth['epochs_run'])}, by the lowest
+training on a 2-core CPU (`timing.json`, wall time of the epochs; other work may have shared
+the machine). Kept: epoch {int(truth['best_epoch'])} of {int(truth['epochs_run'])}, by the lowest
 validation NME.
 
 **Data and split.** {source}: {len(split['train'])} training and {len(split['val'])} validation

@@ -9,10 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from common.report import RESULTS, all_tables, benchmark_line, first_table, run_rows
+from landmarks.run import LandmarkRun
 
 SINGLE_RUNS = {
     "landmarks/ibug68-mobilenetv2-128px": "python landmarks/train.py",
-    "landmarks/ibug68-small_cnn-128px": "python landmarks/train.py --backbone small_cnn",
+    "landmarks/ibug68-mobilenetv2-128px-second-stage": "python landmarks/train.py --preset cascade",
+    "landmarks/ibug68-small_cnn-128px": "python landmarks/train.py --backbone small_cnn "
+                                        "--augmentation light",
     "landmarks/ibug68-mobilenetv2-64px": "python landmarks/train.py --preset fast",
 }
 LANDMARKS = RESULTS / "landmarks"
@@ -58,7 +61,7 @@ def landmark_boxes() -> str:
         path, split = found[0]
         truth = json.loads((run / "metrics.json").read_text())
         detector = json.loads(path.read_text())
-        mapping = json.loads((run / "box_mapping.json").read_text())
+        mapping = LandmarkRun.open(run).box_mapping  # a second stage's: its first stage's
         rows.append({
             "run": f"`{run.name}`",
             "NME, true-point boxes": f"{100 * truth['val_nme']:.2f}%",

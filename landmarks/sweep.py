@@ -37,7 +37,7 @@ from common.cli import (
 from common.files import read_json, write_csv, write_text
 from common.paths import shown
 from common.sweep import add_sweep_flags, aggregate, mean_std, raise_if_failed
-from landmarks.config import CPU, with_backbone
+from landmarks.config import CPU_LIGHT, with_backbone
 from landmarks.datasets import DATASETS
 from landmarks.options import BACKBONES, DENSE_HEADS, HEADS, LOSS_NAMES
 
@@ -85,9 +85,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def config(args, *, points: int, head: str, loss: str, seed: int):
-    """The landmark configuration of one cell of the comparison: the CPU preset with the
-    sweep's settings, no detector and no flip test."""
-    return replace(with_backbone(CPU, args.backbone), dataset=args.dataset,
+    """The landmark configuration of one cell of the comparison: the light CPU preset (the
+    jitter its committed runs were trained with) with the sweep's settings, no detector and no
+    flip test."""
+    return replace(with_backbone(CPU_LIGHT, args.backbone), dataset=args.dataset,
                    subsets=args.subsets, image_size=args.image_size, epochs=args.epochs,
                    batch_size=args.batch_size,
                    lr=args.lr, schedule=args.schedule, detector="none", flip_test=False,

@@ -1,9 +1,10 @@
 """Train a facial-landmark regressor and score its best checkpoint on the validation faces.
 
-    python landmarks/train.py                        # CPU preset: ImageNet MobileNetV2, 128 px
-    python landmarks/train.py --backbone small_cnn   # the previous preset: 2.5x faster
-    python landmarks/train.py --preset gpu                     # ResNet50, ImageNet weights, 224 px
-    python landmarks/train.py --preset fast                    # 64 px, no flip test: speed
+    python landmarks/train.py                      # CPU preset: ImageNet MobileNetV2, 128 px
+    python landmarks/train.py --preset cascade     # a second stage on the CPU preset's run
+    python landmarks/train.py --preset fast        # 64 px, no flip test: speed
+    python landmarks/train.py --preset gpu         # ResNet50, ImageNet weights, 224 px
+    python landmarks/train.py --backbone small_cnn --augmentation light   # an earlier preset
     python landmarks/train.py --dataset muct --loss wing
     python landmarks/train.py --head soft-argmax --points 5       # heatmap head, 5 points
 
@@ -91,8 +92,8 @@ def build_parser():
     p.add_argument("--no-augment", action="store_true", help="no jitter, flip or brightness")
     p.add_argument("--augmentation", choices=AUGMENTATIONS,
                    help="field: PIPNet's and HRNet's recipe (shift 12%%, scale 25%%, half the "
-                        "faces turned up to 30 degrees, occlusion, blur, colour jitter); "
-                        "default: the light jitter")
+                        "faces turned up to 30 degrees, occlusion, blur, colour jitter); light: "
+                        "the small box jitter of the runs before it (preset: field; fast: light)")
     p.add_argument("--detector", choices=DETECTORS, default=CPU.detector,
                    help="face detector whose box → crop mapping is learned on the training faces "
                         "(box_mapping.json, for predict.py and evaluate.py --boxes detector); "
@@ -107,10 +108,17 @@ def build_parser():
     return p
 
 
+def preset_of(args) -> LandmarkConfig:
+    """The preset the flags start from, on their backbone; --no-augment alone drops its
+    augmentation too."""
+    preset = with_backbone(PRESETS[args.preset], args.backbone)
+    return replace(preset, augmentation=None) if args.no_augment and not args.augmentation \
+        else preset
+
+
 def parse_config(argv=None) -> LandmarkConfig:
     """The configuration the flags ask for: the preset, then every flag given."""
-    config, _ = config_from_flags(
-        build_parser(), lambda args: with_backbone(PRESETS[args.preset], args.backbone), argv)
+    config, _ = config_from_flags(build_parser(), preset_of, argv)
     return config if config.out else replace(config, out=config.default_out())
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from common.errors import ParameterError, UserError
 from landmarks import evaluate
+from landmarks.config import CPU_DIR
 from landmarks.model import RESNET50_NOTOP, build_model
 from landmarks.train import parse_config
 from landmarks.training import train
@@ -209,7 +210,7 @@ def test_five_points_soft_argmax_and_flip_test_train_and_evaluate(tmp_path, synt
     assert np.abs(plain - averaged).max() > 1e-4  # and the two differ on real crops
 
 
-def test_the_ablations_preset_row_is_the_cpu_preset_and_each_row_adds_one_lever():
+def test_the_ablations_preset_rows_are_the_presets_and_each_row_adds_one_lever():
     from dataclasses import asdict
 
     from landmarks import ablation
@@ -229,18 +230,23 @@ def test_the_ablations_preset_row_is_the_cpu_preset_and_each_row_adds_one_lever(
     levers = [{"head"}, {"schedule", "lr", "epochs"}, {"heatmap_stride", "rotation"},
               {"subsets"}, {"heatmap_stride"}, {"backbone", "weights"},
               {"first_stage", "weights", "epochs", "lr"}, {"augmentation"},
-              {"first_stage", "weights", "epochs", "lr"}, {"preset", "image_size", "flip_test"}]
+              {"preset", "first_stage", "weights", "epochs", "lr"},
+              {"preset", "image_size", "flip_test"}]
     parents = [0, 1, 2, 2, 4, 4, 6, 6, 8, 6]  # row i + 1 adds its lever to row parents[i]
     for row, (parent, lever) in enumerate(zip(parents, levers), start=1):
         assert changed(rows[row], rows[parent]) == lever
     assert rows[0]["head"] == "sigmoid" and rows[1]["head"] == "soft-argmax"
-    assert {r["backbone"] for r in rows[:ablation.PRESET_ROW]} == {"small_cnn"}
-    assert rows[7]["first_stage"] == ablation.PRESET_DIR  # the second stage of the preset
-    assert rows[7]["weights"] == f"{ablation.PRESET_DIR}/model.keras"
-    assert rows[9]["first_stage"] == ablation.FIELD_DIR  # the second stage of row 8
-    fast = asdict(parse_config(["--preset", "fast"]))
-    assert {k: v for k, v in rows[10].items() if k not in ignored} == {
-        k: v for k, v in fast.items() if k not in ignored} and rows[10]["out"] == fast["out"]
+    assert {r["backbone"] for r in rows[:6]} == {"small_cnn"}
+    assert rows[6]["out"].endswith(ablation.LIGHT_DIR)
+    assert rows[7]["first_stage"] == ablation.LIGHT_DIR  # the second stage of row 6
+    assert rows[7]["weights"] == f"{ablation.LIGHT_DIR}/model.keras"
+    assert preset["out"].endswith(CPU_DIR)
+    assert rows[9]["first_stage"] == CPU_DIR  # the second stage of row 8, the preset
+    for row, flags in ((9, ["--preset", "cascade"]), (10, ["--preset", "fast"])):
+        named = asdict(parse_config(flags))
+        assert {k: v for k, v in rows[row].items() if k not in ignored} == {
+            k: v for k, v in named.items() if k not in ignored} and rows[row]["out"] == named["out"]
+    assert rows[9]["out"] == preset["out"] + "-second-stage"
     assert chosen["backbone"] == "mobilenetv2" and chosen["weights"] == "imagenet"
     assert rows[ablation.PRESET_ROW]["subsets"] == "afw,helen_train,lfpw_train"
 
@@ -275,7 +281,8 @@ def test_the_training_augmentation_is_the_light_jitter_or_the_fields_recipe():
     from landmarks.pipeline import FIELD_AUGMENTATION
     from landmarks.training import training_augmentation
 
-    plain = replace(CPU, detector="none")
+    plain = replace(CPU, detector="none", augmentation="light")
+    assert plain.augmentation is None  # recorded as the runs before "field" were
     light = training_augmentation(plain, second_stage=False, train_set=None, run_dir=None)
     assert light == {"scale_jitter": 0.1, "shift_jitter": 0.08, "rotation": 0.0}
     field = replace(plain, augmentation="field")
@@ -286,3 +293,4 @@ def test_the_training_augmentation_is_the_light_jitter_or_the_fields_recipe():
     assert second == {**everyone_turned, **ALIGNED_JITTER}  # every aligned crop turned a little
     with pytest.raises(ParameterError, match="no_augment"):
         replace(field, no_augment=True)
+    assert replace(plain, no_augment=True).no_augment  # light + no augmentation is no conflict
