@@ -61,7 +61,10 @@ def scores_table(config: dict, truth: dict, extra: dict, mapping: dict | None) -
 
 
 def augmentation_text(config: dict, mapping: dict | None) -> str:
-    """The training augmentation in words: box jitter, rotation, mirror and photometric."""
+    """The training augmentation in words: box jitter, rotation, mirror and photometric (as
+    ``landmarks.training.training_augmentation`` picks them)."""
+    from landmarks.cascade import ALIGNED_JITTER
+
     field = config.get("augmentation") == "field"
     turn = max(config["rotation"], 30.0) if field else config["rotation"]
     turn_text = (f"{'half the faces turned' if field else 'rotation'} up to {turn:g} degrees, "
@@ -69,6 +72,12 @@ def augmentation_text(config: dict, mapping: dict | None) -> str:
     field_text = (", contrast and saturation, half the faces occluded by a patch up to 40% of "
                   "the crop, a third blurred (PIPNet's and HRNet's recipe, "
                   "`landmarks.pipeline.FIELD_AUGMENTATION`)" if field else "")
+    if config.get("first_stage"):  # crops jittered as the first stage's estimates err
+        scale, shift = ALIGNED_JITTER["scale_jitter"], ALIGNED_JITTER["shift_jitter"]
+        turn = max(ALIGNED_JITTER["rotation"], config["rotation"])
+        jitter_text = (f"the aligned crop's scale and shift jitter ({scale:.2f} / {shift:.2f}), "
+                       f"every crop turned up to {turn:g} degrees")
+        return f"{jitter_text},\nmirror, brightness{field_text}"
     if mapping is None:
         jitter_text = "box scale and shift jitter (0.10 / 0.08)"
     else:
@@ -91,6 +100,54 @@ def detection_text(config: dict, extra: dict, mapping: dict | None) -> str:
     return (f"The {mapping['detector']} detector found {pct(rate)} of the validation faces; on "
             f"those, NME {pct(extra.get(f'{detector}_detected_nme'))}; the others are scored on "
             "the fallback box (the centred square training faces most often fill).")
+
+
+SQUARE_CROP = """\
+**The crop, as a formula.** Image coordinates are continuous pixels: the image's top-left corner
+is (0, 0), the first pixel's centre (0.5, 0.5). A face box is a square (x0, y0, side) in those
+coordinates; crop units are u = (x - x0) / side, v = (y - y0) / side, 0 to 1 edge to edge. The
+crop is the image resampled on that square at {size} x {size}
+(pixel centres at u = (i + 0.5) / {size}); a point is mapped back with
+x = x0 + u * side, y = y0 + v * side. Sampling is bilinear (OpenCV's `warpAffine`, black
+outside the image); a box more than twice the crop's size is first shrunk by area averaging to
+twice the crop's scale. `landmarks/export_client.py` is this paragraph in code (numpy, OpenCV
+and TensorFlow only): with `landmarks/export.py`'s SavedModel or TFLite file, whose signature
+`serve` takes crops [B, {size}, {size}, 3] float32 0..255 (any
+batch) and gives `points` [B, {outputs}] in crop units{inside}, it gives
+`predict.py`'s points for a box. `predictions.csv` gives points 0-based (x - 0.5); `.pts`
+files 1-based (x + 0.5), as 300-W's own files."""
+ALIGNED_CROP = """\
+**The crop, as a formula.** This is a second stage (`landmarks/cascade.py`): the first stage's
+model predicts the points on its own face crop (its model card gives that crop's formula); the
+similarity that takes those points closest to the first stage's mean shape (`mean_shape.json`,
+crop units) defines this model's {size} x {size} crop, and its points are mapped back through
+the same matrix. `predict.py` and the Predictor run both models and check both sha256. An
+export is one network on crops, so a second stage is not exported. `predictions.csv` gives
+points 0-based (x - 0.5); `.pts` files 1-based (x + 0.5), as 300-W's own files."""
+
+
+def pretrained_text(config: dict) -> str:
+    """Where the run's starting weights come from; a second stage's: its first stage's model."""
+    first = config.get("first_stage")
+    if not first:
+        weights = config.get("weights", "none")
+        return PRETRAINED.get((config["backbone"], weights), weights)
+    from landmarks.cascade import first_stage_dir
+    from landmarks.run import LandmarkRun
+
+    base = LandmarkRun.open(first_stage_dir(first)).config
+    return f"the first stage's model (`{first}/model.keras`), itself from {pretrained_text(base)}"
+
+
+def crop_texts(config: dict, points: int) -> tuple[str, str]:
+    """(what the model sees, the crop paragraph): a second stage's crop is aligned to its first
+    stage's points, and it is not exported alone."""
+    size = config["image_size"]
+    if config.get("first_stage"):
+        return (f"the crop aligned to the points of its first stage, `{config['first_stage']}`",
+                ALIGNED_CROP.format(size=size))
+    inside = " with the flip test inside" if config.get("flip_test") else ""
+    return "a face crop", SQUARE_CROP.format(size=size, outputs=2 * points, inside=inside)
 
 
 def card(run_dir: Path) -> str:
@@ -116,33 +173,21 @@ def card(run_dir: Path) -> str:
     detection = detection_text(config, extra, mapping)
     weights = config.get("weights", "none")
     start = "from scratch" if weights == "none" else f"from the weights `{weights}`"
-    pretrained = PRETRAINED.get((config["backbone"], weights), weights)
     width = f" (width {config['width']})" if config["backbone"] == "small_cnn" else ""
-    inside = " with the flip test inside" if config.get("flip_test") else ""
     augmentation = augmentation_text(config, mapping)
+    sees, crop = crop_texts(config, points)
+    pretrained = pretrained_text(config)
     return f"""# Model card: `{run_dir.name}`
 
 Generated by `python landmarks/model_card.py {shown(run_dir)}` from this folder's files.
 
-**What it does.** {markup} on a face crop: RGB 0..255, {config['image_size']} x
+**What it does.** {markup} on {sees}: RGB 0..255, {config['image_size']} x
 {config['image_size']} px. Output: [x0, y0, x1, y1, ...] in crop units. `landmarks/predict.py`
 (or `landmarks.inference.Predictor`) does the detection, the crop, the flip test and the mapping
 back to image pixels. File: `model.keras`, inference only (no optimizer), sha256 `{sha}`
 ({recorded}; every load checks it).
 
-**The crop, as a formula.** Image coordinates are continuous pixels: the image's top-left corner
-is (0, 0), the first pixel's centre (0.5, 0.5). A face box is a square (x0, y0, side) in those
-coordinates; crop units are u = (x - x0) / side, v = (y - y0) / side, 0 to 1 edge to edge. The
-crop is the image resampled on that square at {config['image_size']} x {config['image_size']}
-(pixel centres at u = (i + 0.5) / {config['image_size']}); a point is mapped back with
-x = x0 + u * side, y = y0 + v * side. Sampling is bilinear (OpenCV's `warpAffine`, black
-outside the image); a box more than twice the crop's size is first shrunk by area averaging to
-twice the crop's scale. `landmarks/export_client.py` is this paragraph in code (numpy, OpenCV
-and TensorFlow only): with `landmarks/export.py`'s SavedModel or TFLite file, whose signature
-`serve` takes crops [B, {config['image_size']}, {config['image_size']}, 3] float32 0..255 (any
-batch) and gives `points` [B, {2 * points}] in crop units{inside}, it gives
-`predict.py`'s points for a box. `predictions.csv` gives points 0-based (x - 0.5); `.pts`
-files 1-based (x + 0.5), as 300-W's own files.
+{crop}
 
 **Model.** {config['backbone']}{width} {start}, {config['head']} head at
 stride {config['heatmap_stride']}, loss {config['loss']}; Adam {config['lr']}, {config['schedule']}

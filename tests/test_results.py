@@ -12,6 +12,9 @@ from common.data import sha256_of
 from tests.conftest import REPO
 
 PRESET = REPO / "results" / "landmarks" / "ibug68-mobilenetv2-128px"
+# The landmark runs whose model.keras is committed (.gitignore's exceptions), each with its card.
+SHIPPED_LANDMARK_RUNS = ("ibug68-mobilenetv2-128px", "ibug68-mobilenetv2-128px-second-stage",
+                         "ibug68-mobilenetv2-64px", "ibug68-small_cnn-128px")
 # The shipped small CNN (the previous preset): exports the same way at a third of the cost.
 SMALL_CNN = REPO / "results" / "landmarks" / "ibug68-small_cnn-128px"
 MACHINE_PATH = re.compile(r'"(/(?:work|tmp|home|root|Users|mnt|opt|var)/[^"]*)"')
@@ -90,11 +93,22 @@ def test_an_export_alone_gives_predict_pys_points(fmt, tmp_path, data_dir, capsy
         np.testing.assert_allclose(points, expected[0], atol=0.01)
 
 
-def test_the_model_card_is_generated_from_its_run_folder():
+@pytest.mark.parametrize("name", SHIPPED_LANDMARK_RUNS)
+def test_every_shipped_landmark_model_has_its_card_generated_from_its_run_folder(name):
     from landmarks.model_card import card
 
-    assert (PRESET / "MODEL_CARD.md").read_text() == card(PRESET), \
-        "run python landmarks/model_card.py results/landmarks/ibug68-mobilenetv2-128px"
+    run = REPO / "results" / "landmarks" / name
+    assert (run / "MODEL_CARD.md").read_text() == card(run), \
+        f"run python landmarks/model_card.py results/landmarks/{name}"
+
+
+def test_a_second_stages_card_says_what_it_sees_and_that_it_is_not_exported():
+    text = (REPO / "results" / "landmarks" / f"{PRESET.name}-second-stage" / "MODEL_CARD.md")
+    text = text.read_text()
+    assert f"the crop aligned to the points of its first stage, `{PRESET.relative_to(REPO)}`" \
+        in text and "a second stage is not exported" in text
+    assert "the aligned crop's scale and shift jitter (0.05 / 0.05)" in text
+    assert "export_client.py" not in text  # the square-crop formula is the first stage's
 
 
 def test_the_comparison_figures_redraw_from_the_committed_summary_alone(tmp_path):
