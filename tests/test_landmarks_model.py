@@ -231,8 +231,8 @@ def test_the_ablations_preset_rows_are_the_presets_and_each_row_adds_one_lever()
               {"subsets"}, {"heatmap_stride"}, {"backbone", "weights"},
               {"first_stage", "weights", "epochs", "lr"}, {"augmentation"},
               {"preset", "first_stage", "weights", "epochs", "lr"},
-              {"preset", "image_size", "flip_test"}]
-    parents = [0, 1, 2, 2, 4, 4, 6, 6, 8, 6]  # row i + 1 adds its lever to row parents[i]
+              {"preset", "image_size", "flip_test"}, {"epochs"}]
+    parents = [0, 1, 2, 2, 4, 4, 6, 6, 8, 6, 8]  # row i + 1 adds its lever to row parents[i]
     for row, (parent, lever) in enumerate(zip(parents, levers), start=1):
         assert changed(rows[row], rows[parent]) == lever
     assert rows[0]["head"] == "sigmoid" and rows[1]["head"] == "soft-argmax"
