@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from common.report import RESULTS, all_tables, benchmark_line, first_table, run_rows
-from landmarks.run import LandmarkRun
+from landmarks.run import LandmarkRun, result_name
 
 SINGLE_RUNS = {
     "landmarks/ibug68-mobilenetv2-128px": "python landmarks/train.py",
@@ -50,18 +50,17 @@ def landmark_boxes() -> str:
     evaluate.py --boxes detector, or by the ablation with the run's own flip test)."""
     rows = []
     for run in sorted(LANDMARKS.glob("*/metrics.json")):
-        run = run.parent
-        config = json.loads((run / "config.json").read_text())
-        flip = "flip" if config.get("flip_test") else "noflip"
-        found = [(run / f"evaluation_{s}.json", s)
-                 for s in ("val_detector", f"val_{flip}_detector")]
-        found = [(path, split) for path, split in found if path.exists()]
-        if not found:
+        landmark = LandmarkRun.open(run.parent)
+        run, truth = landmark.path, landmark.metrics
+        # evaluate.py's file (the run's own flip setting), else the ablation's flip-named one
+        scored = [(flip, landmark.result(flip=flip, boxes="detector"))
+                  for flip in (None, bool(landmark.config.get("flip_test")))]
+        scored = [(flip, result) for flip, result in scored if result is not None]
+        if not scored:
             continue
-        path, split = found[0]
-        truth = json.loads((run / "metrics.json").read_text())
-        detector = json.loads(path.read_text())
-        mapping = LandmarkRun.open(run).box_mapping  # a second stage's: its first stage's
+        flip, detector = scored[0]
+        split = result_name(flip=flip, boxes="detector")
+        mapping = landmark.box_mapping  # a second stage's: its first stage's
         rows.append({
             "run": f"`{run.name}`",
             "NME, true-point boxes": f"{100 * truth['val_nme']:.2f}%",
