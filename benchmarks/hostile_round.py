@@ -5,8 +5,9 @@ the issue gives it, and whether the defect shows.
     python benchmarks/hostile_round.py --tree /tmp/old       # another one (e.g. a git worktree)
 
 Each case runs the tree's own scripts (``cwd`` and ``PYTHONPATH`` the tree) on copies in a
-temporary folder, never on the tree's committed runs, and prints "defect" or "fixed" with the
-evidence. The data root is ``$EXPERIMENTS_DATA_DIR``. The full-disk cases (B54, N55) mount a
+temporary folder and prints "defect" or "fixed" with the evidence; only B68 runs on the tree's
+own Reuters runs (its repro is a rerun that skips them), and it puts back the summary as it
+found it. The data root is ``$EXPERIMENTS_DATA_DIR``. The full-disk cases (B54, N55) mount a
 small tmpfs, so they need root; without it they say n/a (their tests, in tests/test_outputs.py,
 fake the full disk instead).
 """
@@ -38,16 +39,15 @@ class Tree:
         self.run_dir = root / "results" / "landmarks" / "ibug68-small_cnn-128px"
         self.mounts: list[Path] = []
 
-    def run(self, script: str, *args, env: dict | None = None) -> subprocess.CompletedProcess:
-        environ = {**os.environ, "PYTHONPATH": str(self.root), "TF_CPP_MIN_LOG_LEVEL": "3",
-                   "EXPERIMENTS_DATA_DIR": str(self.data), **(env or {})}
-        return subprocess.run([sys.executable, str(self.root / script), *map(str, args)],
-                              cwd=self.root, env=environ, capture_output=True, text=True)
+    def environ(self) -> dict:
+        """The environment of the tree's processes: its code first, its data root."""
+        return {**os.environ, "PYTHONPATH": str(self.root), "TF_CPP_MIN_LOG_LEVEL": "3",
+                "EXPERIMENTS_DATA_DIR": str(self.data)}
 
-    def python(self, code: str) -> subprocess.CompletedProcess:
-        environ = {**os.environ, "PYTHONPATH": str(self.root), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        return subprocess.run([sys.executable, "-c", code], cwd=self.root, env=environ,
-                              capture_output=True, text=True)
+    def run(self, *argv) -> subprocess.CompletedProcess:
+        """``python argv...`` in the tree (a script path, or ``-c``/``-m`` and its argument)."""
+        return subprocess.run([sys.executable, *map(str, argv)], cwd=self.root,
+                              env=self.environ(), capture_output=True, text=True)
 
     def folder(self, name: str) -> Path:
         path = self.scratch / name
@@ -130,12 +130,16 @@ def b68(t: Tree):
     for npz in corrupt.rglob("reuters*.npz"):
         npz.write_bytes(b"not a zip")
     summary = t.root / "results" / "reuters_losses" / "best" / "summary.md"
-    before = summary.read_text() if summary.exists() else ""
-    done = t.run("reuters_losses/best.py", "--data-dir", corrupt)
-    after = summary.read_text() if summary.exists() else ""
-    subprocess.run(["git", "-C", str(t.root), "checkout", "--", str(summary)], capture_output=True)
+    before = summary.read_bytes() if summary.exists() else None
+    try:
+        done = t.run("reuters_losses/best.py", "--data-dir", corrupt)
+        after = summary.read_text() if summary.exists() else ""
+    finally:  # the user's summary as it was, whatever the tree's best.py did to it
+        if before is not None and summary.read_bytes() != before:
+            summary.write_bytes(before)
     leaked = str(corrupt) in after or "--data-dir" in after
-    return leaked, (f"{last_line(done)}; summary {'rewritten' if after != before else 'unchanged'}"
+    rewritten = after.encode() != before
+    return leaked, (f"{last_line(done)}; summary {'rewritten' if rewritten else 'unchanged'}"
                     f", names the data path: {leaked}")
 
 
@@ -226,7 +230,7 @@ for name, (img, boxes) in cases.items():
 
 
 def n22_n25(t: Tree):
-    done = t.python(PREDICT_INPUTS.format(run=str(t.run_dir), face=str(t.data / FACE)))
+    done = t.run("-c", PREDICT_INPUTS.format(run=str(t.run_dir), face=str(t.data / FACE)))
     accepted = [line.split(" ", 1)[1] for line in done.stdout.splitlines()
                 if line.startswith("ACCEPTED")]
     return bool(accepted) or done.returncode != 0, (
@@ -237,9 +241,8 @@ def n31(t: Tree):
     out = t.scratch / "N31"
     images = [t.data / p for p in (FACE, "ibug_68/afw/1051618982_1.jpg")]
     others = sorted((t.data / "ibug_68" / "afw").glob("*.jpg"))[2:4]
-    environ = {**os.environ, "PYTHONPATH": str(t.root), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    procs = [subprocess.Popen([sys.executable, str(t.root / "landmarks/predict.py"), t.run_dir,
-                               *batch, "--out", out], cwd=t.root, env=environ,
+    procs = [subprocess.Popen([sys.executable, "landmarks/predict.py", t.run_dir,
+                               *batch, "--out", out], cwd=t.root, env=t.environ(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for batch in (images, others)]
     codes = [p.wait() for p in procs]
@@ -340,9 +343,7 @@ def n55(t: Tree):
 
 
 def n03(t: Tree):
-    done = subprocess.run([sys.executable, "-m", "common.reproduce", "--dry-run"], cwd=t.root,
-                          env={**os.environ, "PYTHONPATH": str(t.root)}, capture_output=True,
-                          text=True)
+    done = t.run("-m", "common.reproduce", "--dry-run")
     vague = "minutes when nothing is complete" in done.stdout + done.stderr
     return vague or done.returncode != 0, f"rc {done.returncode}; '(minutes when nothing is " \
                                           f"complete)' printed: {vague}"
