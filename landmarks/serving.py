@@ -61,16 +61,30 @@ def export_savedmodel(model, folder: Path, flip_permutation=None) -> Path:
     return folder
 
 
-def tflite_bytes(model, flip_permutation=None) -> bytes:
+# TFLite's post-training weight quantizations (benchmarks/landmarks_quantized.py measures
+# them; neither is predict.py's): float16 weights, or int8 weights with float activations.
+QUANTIZATIONS = ("float16", "int8-weights")
+
+
+def tflite_bytes(model, flip_permutation=None, *, quantize: str | None = None) -> bytes:
     """The TFLite flat buffer of ``serving_function`` (signature ``serve``, any batch size),
-    converted from the SavedModel of the same endpoint."""
+    converted from the SavedModel of the same endpoint; ``quantize`` one of QUANTIZATIONS, or
+    None for float32 weights (the points of the Keras model)."""
     import tempfile
 
     import tensorflow as tf
 
+    from common.validation import check_choice
+
+    if quantize is not None:
+        check_choice("quantize", quantize, QUANTIZATIONS)
     with tempfile.TemporaryDirectory() as scratch:
         saved = export_savedmodel(model, Path(scratch) / "savedmodel", flip_permutation)
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=["serve"])
+        if quantize is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
         return converter.convert()
 
 

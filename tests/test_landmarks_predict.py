@@ -136,3 +136,25 @@ def test_a_predictor_names_an_unknown_runtime():
     model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(inputs)))
     with pytest.raises(ParameterError, match="unknown runtime 'onnx'; choose one of keras, tflite"):
         Predictor(model, runtime="onnx")
+
+
+def test_a_quantized_tflite_model_is_smaller_and_close_and_an_unknown_one_is_named():
+    import keras
+
+    from common.errors import ParameterError
+    from landmarks.serving import tflite_bytes, tflite_runner
+
+    inputs = keras.Input((16, 16, 3))
+    hidden = keras.layers.Conv2D(32, 3, activation="relu")(inputs / 255.0)
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(hidden)))
+    crops = np.random.default_rng(0).uniform(0, 255, (4, 16, 16, 3)).astype(np.float32)
+    plain = tflite_bytes(model)
+    expected = tflite_runner(plain)(crops)
+    np.testing.assert_allclose(expected, model.predict(crops, verbose=0), atol=1e-4)
+    for quantize, shrink in (("float16", 1.7), ("int8-weights", 3.0)):
+        flat = tflite_bytes(model, quantize=quantize)
+        assert len(flat) * shrink < len(plain)  # the weights are stored in fewer bits
+        got = tflite_runner(flat)(crops)
+        assert 0 < np.abs(got - expected).max() < 0.05 * np.abs(expected).max()
+    with pytest.raises(ParameterError, match="unknown quantize 'int4'"):
+        tflite_bytes(model, quantize="int4")
