@@ -232,7 +232,7 @@ def test_the_ablations_preset_rows_are_the_presets_and_each_row_adds_one_lever()
               {"first_stage", "weights", "epochs", "lr"}, {"augmentation"},
               {"preset", "first_stage", "weights", "epochs", "lr"},
               {"preset", "image_size", "flip_test"}, {"epochs"}]
-    parents = [0, 1, 2, 2, 4, 4, 6, 6, 8, 6, 8]  # row i + 1 adds its lever to row parents[i]
+    parents = [0, 1, 2, 2, 4, 4, 6, 6, 11, 6, 8]  # row i + 1 adds its lever to row parents[i]
     for row, (parent, lever) in enumerate(zip(parents, levers), start=1):
         assert changed(rows[row], rows[parent]) == lever
     assert rows[0]["head"] == "sigmoid" and rows[1]["head"] == "soft-argmax"
@@ -241,7 +241,7 @@ def test_the_ablations_preset_rows_are_the_presets_and_each_row_adds_one_lever()
     assert rows[7]["first_stage"] == ablation.LIGHT_DIR  # the second stage of row 6
     assert rows[7]["weights"] == f"{ablation.LIGHT_DIR}/model.keras"
     assert preset["out"].endswith(CPU_DIR)
-    assert rows[9]["first_stage"] == CPU_DIR  # the second stage of row 8, the preset
+    assert rows[9]["first_stage"] == CPU_DIR  # the second stage of row 11, the preset
     for row, flags in ((9, ["--preset", "cascade"]), (10, ["--preset", "fast"])):
         named = asdict(parse_config(flags))
         assert {k: v for k, v in rows[row].items() if k not in ignored} == {
