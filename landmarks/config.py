@@ -134,7 +134,8 @@ def with_backbone(config: LandmarkConfig, backbone: str | None) -> LandmarkConfi
 
 CPU = LandmarkConfig()
 # The CPU preset before the field's augmentation and its 80 epochs were its (ablation row 6): the
-# base of the comparison sweep, of the ablation's rows 0 to 10 and of the fast preset.
+# base of the comparison sweep, of every ablation row (landmarks/ablation.py) and of the fast
+# preset.
 CPU_LIGHT = dataclasses.replace(CPU, augmentation=None, epochs=50)
 CPU_DIR = "results/landmarks/ibug68-mobilenetv2-128px"  # the CPU preset's shipped run
 PRESETS = {
